@@ -1,0 +1,1 @@
+"""Batch grading of the course's chapter notebooks (a thin, careful wrapper around nbgrader)."""

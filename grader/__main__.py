@@ -1,0 +1,3 @@
+from .batch import main
+
+raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""Every chapter: exercise anatomy, the generated student edition, and mutants that must lose points.
+
+The solution notebooks themselves are executed by nbval (pytest collects
+solutions/*/*.ipynb with --nbval-lax, see pyproject.toml).
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import nbtools
+from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
+
+CHAPTERS = nbtools.chapter_ids()
+
+
+def test_course_has_chapters():
+    assert CHAPTERS, "no chapter found: expected solutions/<id>/<id>.ipynb"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_exercise_anatomy(chapter):
+    nb = nbtools.load(nbtools.solution_path(chapter))
+    setup = nb.cells[nbtools.setup_index(nb)]
+    assert meta(setup).get("locked"), "the setup cell must be locked (read-only)"
+    exercises = nbtools.exercises(nb)
+    assert len(exercises) >= 4, f"{chapter}: {len(exercises)} exercises, the course wants at least 4 graded parts"
+    total = sum(ex.points(nb) for ex in exercises)
+    assert total == pytest.approx(10), f"{chapter}: exercise points sum to {total}, the course uses 10"
+    for ex in exercises:
+        solution = nb.cells[ex.solution]
+        assert ex.tasks, f"{ex.name}: no locked task cell (grade_id task_*) right before the solution cell"
+        assert ex.tests, f"{ex.name}: no grade cell follows the solution cell"
+        assert SOLUTION_BLOCK.search(solution.source), f"{ex.name}: no ### BEGIN/END SOLUTION block"
+        assert any(HIDDEN_BLOCK.search(nb.cells[i].source) for i in ex.tests), f"{ex.name}: no hidden tests"
+        for i in [ex.solution, *ex.tests]:
+            cell = nb.cells[i]
+            assert "skip-execution" in cell.metadata.get("tags", []), (
+                f"{meta(cell)['grade_id']}: exercise cells carry the 'skip-execution' tag so the book does not run them")
+        for i in ex.tests:
+            assert meta(nb.cells[i]).get("locked"), f"{meta(nb.cells[i])['grade_id']}: grade cells must be locked"
+
+
+@pytest.mark.parametrize("edition", ["solutions", "notebooks"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_committed_notebooks_hold_no_outputs(chapter, edition):
+    path = (nbtools.solution_path if edition == "solutions" else nbtools.student_path)(chapter)
+    assert path.exists(), f"{path} is missing (run `make release`)"
+    nb = nbtools.load(path)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{path}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_edition_is_exactly_what_nbgrader_generates(chapter, tmp_path):
+    cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force", "--log-level=ERROR",
+           f"--CourseDirectory.release_directory={tmp_path / 'release'}",
+           f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}"]
+    done = subprocess.run(cmd, cwd=nbtools.REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    fresh = json.loads((tmp_path / "release" / chapter / f"{chapter}.ipynb").read_text())
+    committed = json.loads(nbtools.student_path(chapter).read_text())
+    assert committed == fresh, f"notebooks/{chapter} differs from what nbgrader generates: run `make release`"
+    text = nbtools.student_path(chapter).read_text()
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+
+
+def exercise_cases():
+    for chapter in CHAPTERS:
+        for ex in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter))):
+            yield pytest.param(chapter, ex.name, id=f"{chapter}-{ex.name}")
+
+
+def mutant_cases():
+    for chapter in CHAPTERS:
+        for path in sorted((MUTANTS / chapter).glob("*/*.py")):
+            yield pytest.param(chapter, path.parent.name, path, id=f"{chapter}-{path.parent.name}-{path.stem}")
+
+
+def run_exercise(chapter, name, source=None):
+    nb = nbtools.load(nbtools.solution_path(chapter))
+    ex = next((e for e in nbtools.exercises(nb) if e.name == name), None)
+    assert ex is not None, f"{chapter} has no exercise {name!r}"
+    small = nbtools.mini_notebook(nb, ex, source)
+    return nbtools.execute(small, nbtools.solution_path(chapter).parent)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_has_two_mutants(chapter):
+    names = {ex.name for ex in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))}
+    for name in names:
+        found = sorted((MUTANTS / chapter / name).glob("*.py"))
+        assert len(found) >= 2, f"{chapter}/{name}: {len(found)} mutants in tests/mutants, at least 2 wanted"
+    strays = {p.name for p in (MUTANTS / chapter).iterdir() if p.is_dir()} - names - {"__pycache__"}
+    assert not strays, f"mutant folders name no exercise of {chapter}: {sorted(strays)}"
+
+
+@pytest.mark.parametrize("chapter,name", list(exercise_cases()))
+def test_solution_earns_full_marks_on_its_own(chapter, name):
+    """The exercise runs with only the setup cell before it, as in the student edition."""
+    nb = run_exercise(chapter, name)
+    grades = nbtools.grade_cells(nb)
+    for grade_id, (score, max_score) in grades.items():
+        assert score == max_score, f"{grade_id} fails with the solution: {nbtools.error_messages(nb, grade_id)}"
+
+
+@pytest.mark.parametrize("chapter,name", list(exercise_cases()))
+def test_stub_fails_every_grade_cell(chapter, name):
+    student = nbtools.load(nbtools.student_path(chapter))
+    stub = next(c.source for c in student.cells if meta(c).get("grade_id") == name)
+    run = run_exercise(chapter, name, stub)
+    passing = [g for g, (score, _) in nbtools.grade_cells(run).items() if score]
+    assert not passing, f"grade cells {passing} pass on the blank stub: they test nothing"
+
+
+@pytest.mark.parametrize("chapter,name,path", list(mutant_cases()))
+def test_mutant_loses_points_with_a_message(chapter, name, path):
+    nb = run_exercise(chapter, name, path.read_text())
+    grades = nbtools.grade_cells(nb)
+    lost = {g: s for g, (s, m) in grades.items() if s < m}
+    assert lost, f"mutant {path.name} ({path.read_text().splitlines()[0]}) earns full marks: the tests miss it"
+    messages = [m for g in lost for m in nbtools.error_messages(nb, g)]
+    assert any(m.startswith("AssertionError: ") and len(m) > len("AssertionError: ") + 10 for m in messages), (
+        f"mutant {path.name} fails, but without a test message a student could act on: {messages}")

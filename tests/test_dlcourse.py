@@ -1,0 +1,130 @@
+"""Unit tests of the helper package: right answers, reproducibility, and clear errors for bad input."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import dlcourse  # noqa: E402
+
+
+def test_device_prefers_what_is_available(monkeypatch):
+    monkeypatch.delenv("DLCOURSE_DEVICE", raising=False)
+    dev = dlcourse.device()
+    want = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert dev.type == want
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cpu")
+    assert dlcourse.device() == torch.device("cpu")
+    assert "CPU" in dlcourse.describe_device(torch.device("cpu"))
+
+
+def test_seed_makes_runs_repeatable():
+    a = dlcourse.seed(3).standard_normal(4), np.random.rand(2), torch.rand(2)
+    b = dlcourse.seed(3).standard_normal(4), np.random.rand(2), torch.rand(2)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert torch.equal(a[2], b[2])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        dlcourse.seed(-1)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        dlcourse.seed(1.5)
+
+
+def test_timeit_measures_and_rejects_bad_arguments():
+    assert dlcourse.timeit(lambda: sum(range(1000)), repeat=3) > 0
+    with pytest.raises(TypeError, match="callable"):
+        dlcourse.timeit(3)
+    with pytest.raises(ValueError, match="repeat"):
+        dlcourse.timeit(lambda: None, repeat=0)
+
+
+@pytest.mark.parametrize("maker", [dlcourse.make_moons, dlcourse.make_xor, dlcourse.make_spirals])
+def test_synthetic_sets(maker):
+    X, y = maker(101, seed=1)
+    assert X.shape == (101, 2) and X.dtype == np.float64
+    assert y.shape == (101,) and y.dtype == np.int64
+    X2, y2 = maker(101, seed=1)
+    np.testing.assert_array_equal(X, X2)
+    assert len(np.unique(y)) >= 2
+    with pytest.raises(ValueError, match="n must be an integer"):
+        maker(0)
+
+
+def test_xor_labels_are_xor():
+    X, y = dlcourse.make_xor(500, seed=0)
+    np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] < 0).astype(int))
+
+
+def test_digits_split():
+    split = dlcourse.load_digits(test_fraction=0.25, seed=0)
+    assert split.X_train.shape[1] == 64 and len(split.y_train) + len(split.y_test) == 1797
+    assert split.X_train.min() >= 0 and split.X_train.max() <= 1
+    assert len(split.y_test) == round(1797 * 0.25)
+    with pytest.raises(ValueError, match="test_fraction"):
+        dlcourse.load_digits(test_fraction=1.0)
+
+
+def test_mnist1d_is_generated_offline():
+    split = dlcourse.load_mnist1d(num_samples=200)
+    assert split.X_train.shape == (160, 40) and split.X_test.shape == (40, 40)
+    assert set(np.unique(split.y_train)) <= set(range(10))
+    again = dlcourse.load_mnist1d(num_samples=200)
+    np.testing.assert_array_equal(split.X_train, again.X_train)
+
+
+def test_text_corpus_is_real_text():
+    text = dlcourse.text_corpus(max_chars=50_000)
+    assert len(text) == 50_000 and "def " in text and "import" in text
+    with pytest.raises(ValueError, match="max_chars"):
+        dlcourse.text_corpus(max_chars=0)
+
+
+def test_numerical_gradient_matches_analytic():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+    f = lambda z: float(np.sum(np.sin(z) * z**2))  # noqa: E731
+    analytic = np.cos(x) * x**2 + 2 * x * np.sin(x)
+    np.testing.assert_allclose(dlcourse.numerical_gradient(f, x), analytic, rtol=1e-7, atol=1e-9)
+    assert dlcourse.gradient_check(f, x, analytic) < 1e-8
+    assert dlcourse.gradient_check(f, x, analytic * 1.01) > 1e-3  # a wrong gradient is caught
+
+
+def test_gradient_check_errors():
+    with pytest.raises(TypeError, match="float64"):
+        dlcourse.numerical_gradient(lambda z: z.sum(), np.ones(3, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"shape of x, \(3,\)"):
+        dlcourse.gradient_check(lambda z: z.sum(), np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="same shape"):
+        dlcourse.relative_error(np.ones(2), np.ones(3))
+    assert dlcourse.relative_error(np.zeros(2), np.zeros(2)) == 0.0
+
+
+def test_plot_graph_and_decision_boundary():
+    class Node:
+        def __init__(self, name, *inputs):
+            self.name, self.inputs = name, inputs
+
+    a, b = Node("a"), Node("b")
+    out = Node("*", Node("+", a, b), b)
+    ax = dlcourse.plot_graph(out, lambda n: n.inputs, lambda n: n.name)
+    boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+    assert sorted(t.get_text() for t in boxes) == ["*", "+", "a", "b"]  # b drawn once though used twice
+    plt.close("all")
+    X, y = dlcourse.make_moons(50)
+    ax = dlcourse.plot_decision_boundary(lambda g: (g[:, 0] > 0.5).astype(int), X, y)
+    assert ax.collections
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        dlcourse.plot_decision_boundary(lambda g: g, np.ones((3, 3)), np.ones(3))
+
+
+def test_plot_graph_rejects_cycles():
+    class Node:
+        inputs = ()
+
+    a, b = Node(), Node()
+    a.inputs, b.inputs = (b,), (a,)
+    with pytest.raises(ValueError, match="cycle"):
+        dlcourse.plot_graph(a, lambda n: n.inputs, lambda n: "x")
