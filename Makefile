@@ -47,7 +47,7 @@ release: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [CHAPTER=01_autodiff]"; exit 2; }
-	$(BIN)/grader $(SUBMISSIONS) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(OUT),--out $(OUT))
+	$(BIN)/python -m grader $(SUBMISSIONS) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(OUT),--out $(OUT))
 
 bench: $(STAMP)
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
