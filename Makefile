@@ -37,7 +37,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks
+	@# Run from the repository root: the Validate button reads ./nbgrader_config.py.
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks
 
 release: $(STAMP)
 	@for ch in $(CHAPTERS); do \
@@ -47,7 +48,7 @@ release: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [CHAPTER=01_autodiff]"; exit 2; }
-	$(BIN)/python -m grader $(SUBMISSIONS) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(OUT),--out $(OUT))
+	@$(BIN)/python -m grader $(SUBMISSIONS) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(OUT),--out $(OUT))
 
 bench: $(STAMP)
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -24,6 +24,7 @@ import pathlib
 import re
 import shutil
 import sys
+import warnings
 
 import nbformat
 
@@ -286,6 +287,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=REPO / ".workspace" / "grading",
                         help="where the gradebook, feedback and CSV files go (default: .workspace/grading)")
     args = parser.parse_args(argv)
+    # nbgrader's own use of SQLAlchemy warns on every autograde; the warnings say nothing to an instructor.
+    warnings.filterwarnings("ignore", module="nbgrader")
     if not args.submissions.is_dir():
         print(f"grader: {args.submissions} is not a folder of submissions "
               "(expected SUBMISSIONS/<student>/<chapter>.ipynb)", file=sys.stderr)
