@@ -1,4 +1,4 @@
-"""Grade a folder of submitted chapter notebooks with nbgrader.
+"""Grade a folder of submitted chapter notebooks: sandboxed, in parallel, resumable.
 
 Accepted layouts (the student id is the folder name)::
 
@@ -6,32 +6,45 @@ Accepted layouts (the student id is the folder name)::
     SUBMISSIONS/<student>/<chapter>/<chapter>.ipynb      (nbgrader's own layout)
 
 A notebook with another name is matched to its chapter by its graded cells.
-Every problem with one submission (not a notebook, broken JSON, wrong chapter,
-graded cells missing, a crash while grading) becomes a zero with a reason for
-that student; the batch always goes on.
+Each submission is rebuilt on the chapter's template (grader.submission), run by
+nbgrader in a sandbox of its own (grader.sandbox, grader.worker), and its scores
+are then written into one gradebook by this process alone, one at a time, so the
+gradebook ends up as a sequential run would leave it. Every problem with one
+submission becomes a zero with a reason for that student; the batch goes on.
 
 Outputs, in ``--out`` (default ``.workspace/grading``): ``grades.csv`` (nbgrader's
 export), ``exercises.csv`` (one row per student, chapter and graded cell, with the
-reason for any zero), ``feedback/<student>/<chapter>/<chapter>.html``, and the
-nbgrader course directory with its gradebook.
+reason for any zero and the repairs made), ``feedback/<student>/<chapter>/<chapter>.html``,
+and the nbgrader course directory with its gradebook. Re-running grades only
+new or changed submissions (by content hash) unless ``--force``.
 """
 import argparse
+import concurrent.futures
 import csv
 import dataclasses
+import hashlib
 import json
-import logging
+import os
 import pathlib
+import queue
 import re
 import shutil
+import signal
+import subprocess
 import sys
+import threading
+import time
 import warnings
 
 import nbformat
 
+from . import sandbox, submission
+from .limits import Limits
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
 NBGRADER_CONFIG = REPO / "nbgrader_config.py"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+GRADER_VERSION = "2"  # bump when grading itself changes, so that --resume regrades everything
 
 
 @dataclasses.dataclass
@@ -42,250 +55,442 @@ class Outcome:
     max_score: float = 0.0
     status: str = "graded"  # graded | rejected | error
     reason: str = ""
-    cells: dict = dataclasses.field(default_factory=dict)  # grade_id -> (score, max_score)
+    notes: list = dataclasses.field(default_factory=list)
+    cells: dict = dataclasses.field(default_factory=dict)  # grade_id -> [score, max_score]
+    seconds: float = 0.0
 
 
-def chapters() -> list[str]:
-    return sorted(p.parent.name for p in SOLUTIONS.glob("[0-9][0-9]_*/*.ipynb") if p.stem == p.parent.name)
+def chapters(solutions: pathlib.Path) -> list:
+    return sorted(p.parent.name for p in solutions.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
-def graded_ids(nb) -> set[str]:
-    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
-
-
-def read_notebook(path: pathlib.Path):
-    """The notebook at ``path``, or raise ValueError with a reason a student can understand."""
-    if path.suffix != ".ipynb":
-        raise ValueError(f"{path.name} is not a notebook (.ipynb)")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path.name} is empty")
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception as exc:  # nbformat raises several types for bad JSON
-        raise ValueError(f"{path.name} is not valid notebook JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise ValueError(f"{path.name} is not a valid notebook ({str(exc).splitlines()[0][:200]})") from None
-    return nb
-
-
-def find_submissions(folder: pathlib.Path, wanted: list[str]):
-    """Yield (student, chapter or None, path or None, reason) for every student folder."""
-    for entry in sorted(folder.iterdir()):
-        if not entry.is_dir():
-            yield None, None, entry, f"ignored {entry.name}: put each student's notebook in a folder named after the student"
-            continue
-        student = entry.name
-        if not STUDENT_ID.match(student):
-            yield None, None, entry, f"ignored folder {student!r}: a student id may use letters, digits, '_', '.', '@', '-'"
-            continue
-        files = sorted(p for p in entry.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
-        if not files:
-            yield student, None, None, "no notebook submitted"
-        for path in files:
-            stem = path.stem
-            if path.suffix == ".ipynb" and stem in wanted:
-                yield student, stem, path, ""
-            else:
-                yield student, None, path, ""
-
-
-def identify_chapter(nb, known: dict[str, set[str]]) -> str | None:
-    """The chapter whose graded cells this notebook shares most, or None."""
-    ids = graded_ids(nb) | {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
-    best = max(known, key=lambda ch: len(known[ch] & ids), default=None)
-    return best if best is not None and known[best] & ids else None
-
-
-def nbgrader_config(workspace: pathlib.Path):
-    """The course's nbgrader configuration, pointed at a private course directory in ``workspace``."""
+def nbgrader_config(course_root: pathlib.Path):
+    """The course's nbgrader configuration, pointed at the course directory ``course_root``."""
     from traitlets.config.loader import PyFileConfigLoader
 
     cfg = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
-    cfg.CourseDirectory.root = str(workspace)
+    cfg.CourseDirectory.root = str(course_root)
     cfg.CourseDirectory.source_directory = "source"
     cfg.CourseDirectory.release_directory = "release"
     cfg.CourseDirectory.submitted_directory = "submitted"
     cfg.CourseDirectory.autograded_directory = "autograded"
     cfg.CourseDirectory.feedback_directory = "feedback"
-    cfg.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
+    cfg.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
     cfg.CourseDirectory.ignore = [".ipynb_checkpoints"]
     cfg.Application.log_level = "WARN"
     return cfg
 
 
-class Batch:
-    def __init__(self, workspace: pathlib.Path):
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
+def _api(course_root: pathlib.Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
 
-        self.workspace = workspace
-        self.workspace.mkdir(parents=True, exist_ok=True)
-        self.config = nbgrader_config(workspace)
-        self.api = NbGraderAPI(coursedir=CourseDirectory(config=self.config), config=self.config)
-        self.api.log.setLevel(logging.WARN)
-        self.prepared = set()
+    cfg = nbgrader_config(course_root)
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg), cfg
+
+
+def _sha256(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def find_submissions(folder: pathlib.Path, wanted: list):
+    """Yield (student, chapter named by the file or None, path or None, problem) for every entry."""
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir() or entry.is_symlink():
+            yield None, None, entry, f"ignored {entry.name}: put each student's notebook in a folder named after the student"
+            continue
+        if not STUDENT_ID.match(entry.name):
+            yield None, None, entry, f"ignored folder {entry.name!r}: a student id may use letters, digits, '_', '.', '@', '-'"
+            continue
+        files = sorted(p for p in entry.rglob("*") if p.is_file() and not p.is_symlink()
+                       and ".ipynb_checkpoints" not in p.parts)
+        if not files:
+            yield entry.name, None, None, "no notebook submitted"
+        for path in files:
+            yield entry.name, (path.stem if path.suffix == ".ipynb" and path.stem in wanted else None), path, ""
+
+
+class Course:
+    """The instructor's nbgrader course directory in OUT, and a template of each chapter for the workers."""
+
+    def __init__(self, out: pathlib.Path, solutions: pathlib.Path):
+        self.out, self.solutions = out, solutions
+        out.mkdir(parents=True, exist_ok=True)
+        os.chmod(out, 0o700)  # the gradebook and every submission: for the instructor only
+        self.api, self.config = _api(out)
+        self.templates, self.max_scores, self.lock = {}, {}, threading.Lock()
 
     def prepare(self, chapter: str) -> None:
-        """Copy the chapter's source into the course directory and record its graded cells."""
-        if chapter in self.prepared:
+        """Register the chapter in the gradebook, and build the template a worker copies."""
+        if chapter in self.templates:
             return
-        source = self.workspace / "source" / chapter
-        source.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(SOLUTIONS / chapter / f"{chapter}.ipynb", source / f"{chapter}.ipynb")
-        result = self.api.generate_assignment(chapter, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not register {chapter}:\n{result.get('error') or result.get('log')}")
-        self.prepared.add(chapter)
+        solution = self.solutions / chapter / f"{chapter}.ipynb"
+        for root in (self.out, self.out / "templates" / chapter):
+            (root / "source" / chapter).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(solution, root / "source" / chapter / f"{chapter}.ipynb")
+            api = self.api if root == self.out else _api(root)[0]
+            result = api.generate_assignment(chapter, force=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader could not register {chapter}:\n{result.get('error') or result.get('log')}")
+        template_root = self.out / "templates" / chapter
+        self.templates[chapter] = template_root
+        with self.gradebook() as gb:
+            a = gb.find_assignment(chapter)
+            self.max_scores[chapter] = {g.name: float(g.max_score) for nb in a.notebooks for g in nb.grade_cells}
+
+    def release(self, chapter: str):
+        return nbformat.read(str(self.templates[chapter] / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
 
     def gradebook(self):
         from nbgrader.api import Gradebook
 
         return Gradebook(self.config.CourseDirectory.db_url)
 
-    def add_student(self, student: str) -> None:
-        with self.gradebook() as gb:
-            gb.update_or_create_student(student)
+    def record(self, outcome: Outcome) -> None:
+        """Write one outcome into the gradebook (one writer at a time: this process, under a lock)."""
+        with self.lock, self.gradebook() as gb:
+            gb.update_or_create_student(outcome.student)
+            sub = gb.update_or_create_submission(outcome.chapter, outcome.student)
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score = float(outcome.cells.get(grade.name, [0.0])[0])
+                    grade.needs_manual_grade = False
+            gb.db.commit()
 
-    def grade(self, student: str, chapter: str, nb) -> Outcome:
-        self.prepare(chapter)
-        self.add_student(student)
-        target = self.workspace / "submitted" / student / chapter
-        if target.exists():
-            shutil.rmtree(target)
+
+class Batch:
+    def __init__(self, submissions, out, solutions, chapter=None, workers=None, limits=Limits(), force=False):
+        self.submissions, self.out, self.solutions = submissions, out, solutions
+        self.known_chapters = chapters(solutions)
+        if chapter is not None and chapter not in self.known_chapters:
+            raise SystemExit(f"grader: unknown chapter {chapter!r}; the chapters are {', '.join(self.known_chapters)}")
+        self.chapter, self.wanted = chapter, ([chapter] if chapter else self.known_chapters)
+        self.workers = workers or os.cpu_count() or 1
+        self.limits, self.force = limits, force
+        self.level, self.isolation_note = sandbox.isolation()
+        self.course = Course(out, solutions)
+        self.state_path = out / "state.json"
+        self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        self.known_ids = {}
+
+    # -- planning ---------------------------------------------------------------------------
+    def grade_ids(self, chapter):
+        if chapter not in self.known_ids:
+            nb = nbformat.read(str(self.solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+            self.known_ids[chapter] = submission.cell_ids(nb)
+        return self.known_ids[chapter]
+
+    def plan(self):
+        """Outcomes decided without running anything (rejections), and jobs to run."""
+        decided, jobs = [], []
+        known = {ch: self.grade_ids(ch) for ch in self.known_chapters}
+        default = self.chapter or (self.wanted[0] if len(self.wanted) == 1 else None)
+        for student, named, path, problem in find_submissions(self.submissions, self.wanted):
+            if student is None:
+                print(f"grader: {problem}", file=sys.stderr)
+                continue
+            if path is None:
+                if default:
+                    decided.append(self.rejected(student, default, problem))
+                continue
+            try:
+                nb = submission.read_notebook(path)
+            except submission.Rejected as exc:
+                target = named or default
+                if target:
+                    decided.append(self.rejected(student, target, str(exc)))
+                else:
+                    print(f"grader: {student}: {exc}", file=sys.stderr)
+                continue
+            found = submission.identify_chapter(nb, known)
+            target = named or found or default
+            if target is None or target not in self.wanted:
+                continue  # another chapter's notebook, not asked for in this run
+            if found is not None and found != target:
+                decided.append(self.rejected(student, target, f"{path.name} is the notebook of chapter {found}, not {target}"))
+                continue
+            self.course.prepare(target)
+            graded_nb, notes, answered = submission.rebuild(nb, self.course.release(target))
+            if found is None and not answered:
+                decided.append(self.rejected(student, target, f"{path.name} holds none of {target}'s graded cells "
+                                                               "(wrong notebook, or its nbgrader metadata was removed)"))
+                continue
+            if path.stem != target:
+                notes.insert(0, f"{path.name} graded as {target}")
+            digest = _sha256(path.read_bytes(), (self.solutions / target / f"{target}.ipynb").read_bytes(),
+                             GRADER_VERSION.encode(), repr(self.limits).encode())
+            jobs.append((student, target, graded_nb, notes, digest))
+        return decided, jobs
+
+    def rejected(self, student, chapter, reason):
+        self.course.prepare(chapter)
+        cells = {g: [0.0, m] for g, m in self.course.max_scores[chapter].items()}
+        return Outcome(student, chapter, 0.0, sum(m for _, m in cells.values()), "rejected", reason, [], cells)
+
+    # -- running ----------------------------------------------------------------------------
+    def run_job(self, slot, student, chapter, nb, notes) -> Outcome:
+        start = time.perf_counter()
+        job_dir = self.out / "jobs" / f"{student}__{chapter}"
+        if job_dir.exists():
+            shutil.rmtree(job_dir)
+        course = job_dir / "course"
+        template = self.course.templates[chapter]
+        job_dir.mkdir(parents=True, mode=0o700)  # gradebook copy and hidden tests: never the kernel's to read
+        (course / "source").mkdir(parents=True)
+        shutil.copytree(template / "source" / chapter, course / "source" / chapter)
+        shutil.copy2(template / "gradebook.db", course / "gradebook.db")
+        target = course / "submitted" / student / chapter
         target.mkdir(parents=True)
         nbformat.write(nb, str(target / f"{chapter}.ipynb"))
-        result = self.api.autograde(chapter, student, force=True)
-        outcome = self.read_scores(student, chapter)
-        if not result["success"]:
-            outcome.status, outcome.score = "error", 0.0
-            outcome.reason = "nbgrader could not grade it: " + _last_error_line(result)
-            return outcome
-        feedback = self.api.generate_feedback(chapter, student, force=True)
-        if not feedback["success"]:
-            outcome.reason = "graded, but no feedback could be written: " + _last_error_line(feedback)
+        full = self.level == "full"
+        job = {"student": student, "chapter": chapter, "limits": dataclasses.asdict(self.limits),
+               "repo": str(REPO), "sandbox": full, "uid": sandbox.SLOT_UID_BASE + slot if full else None,
+               "scratch": "/tmp/scratch" if full else str(job_dir / "scratch"),
+               "hide": [str(p) for p in {REPO / "solutions", REPO / "tests", REPO / ".workspace",
+                                         self.solutions, self.submissions, self.out}] if full else []}
+        (job_dir / "job.json").write_text(json.dumps(job))
+        proc = subprocess.Popen(sandbox.worker_command(job_dir, self.level), cwd=str(job_dir),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=self.limits.notebook_timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            err, timed_out = b"", True
+        result_file = job_dir / "result.json"
+        max_cells = self.course.max_scores[chapter]
+        outcome = Outcome(student, chapter, max_score=sum(max_cells.values()), notes=list(notes),
+                          cells={g: [0.0, m] for g, m in max_cells.items()})
+        if timed_out:
+            outcome.status = "error"
+            outcome.reason = f"stopped after {self.limits.notebook_timeout_s} s (the notebook time limit)"
+        elif not result_file.exists():
+            outcome.status = "error"
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no result"]
+            outcome.reason = f"the grading sandbox failed: {tail[0][:300]}"
+        else:
+            result = json.loads(result_file.read_text())
+            outcome.status, outcome.reason = result["status"], result["reason"]
+            for g, score in result["cells"].items():
+                if g in outcome.cells:
+                    outcome.cells[g][0] = float(score)
+            feedback = course / "feedback" / student / chapter / f"{chapter}.html"
+            if feedback.exists():
+                dest = self.out / "feedback" / student / chapter
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(feedback, dest / f"{chapter}.html")
+            autograded = course / "autograded" / student / chapter / f"{chapter}.ipynb"
+            if autograded.exists():
+                dest = self.out / "autograded" / student / chapter
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(autograded, dest / f"{chapter}.ipynb")
+            if outcome.status == "graded":
+                outcome.reason = outcome.reason or _failure_summary(autograded)
+        outcome.score = sum(s for s, _ in outcome.cells.values())
+        outcome.seconds = time.perf_counter() - start
+        if outcome.status != "error":
+            shutil.rmtree(job_dir, ignore_errors=True)  # failed jobs stay in OUT/jobs/ for the instructor to inspect
         return outcome
 
-    def read_scores(self, student: str, chapter: str) -> Outcome:
-        outcome = Outcome(student, chapter)
-        with self.gradebook() as gb:
-            assignment = gb.find_assignment(chapter)
-            outcome.max_score = float(assignment.max_score)
-            outcome.cells = {g.name: (0.0, float(g.max_score)) for nb in assignment.notebooks for g in nb.grade_cells}
+    def run(self) -> list:
+        if self.level != "full":
+            print(f"grader: WARNING: reduced isolation. {self.isolation_note}", file=sys.stderr)
+        decided, jobs = self.plan()
+        outcomes, todo = [], []
+        for o in decided:
+            outcomes.append(self.finish(o, None))
+        for student, chapter, nb, notes, digest in jobs:
+            previous = self.state.get(f"{student}/{chapter}")
+            if previous and previous["hash"] == digest and not self.force:
+                outcomes.append(self.finish(Outcome(**previous["outcome"]), digest))
+            else:
+                todo.append((student, chapter, nb, notes, digest))
+        unchanged = len(jobs) - len(todo)
+        print(f"grader: {len(todo)} to grade, {unchanged} unchanged, {len(decided)} rejected; "
+              f"{min(self.workers, max(len(todo), 1))} worker(s), isolation: {self.level}", file=sys.stderr)
+        progress = Progress(len(todo))
+        slots = queue.Queue()
+        for i in range(self.workers):
+            slots.put(i)
+
+        def work(item):
+            student, chapter, nb, notes, digest = item
+            slot = slots.get()
             try:
-                submission = gb.find_submission(chapter, student)
-            except Exception:
-                return outcome
-            outcome.score = float(submission.score)
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    outcome.cells[grade.name] = (float(grade.score), float(grade.max_score))
+                progress.started(student)
+                outcome = self.run_job(slot, student, chapter, nb, notes)
+            except Exception as exc:  # one submission must never stop the batch
+                outcome = self.rejected(student, chapter, f"grading failed: {type(exc).__name__}: {exc}")
+                outcome.status = "error"
+            finally:
+                slots.put(slot)
+            done = self.finish(outcome, digest)
+            progress.finished(outcome)
+            return done
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            outcomes += list(pool.map(work, todo))
+        progress.close()
+        outcomes.sort(key=lambda o: (o.chapter, o.student))
+        self.course.api  # noqa: B018 (keep the course alive until the end)
+        return outcomes
+
+    def finish(self, outcome: Outcome, digest) -> Outcome:
+        """Record an outcome in the gradebook and in the resume state."""
+        self.course.record(outcome)
+        with self.course.lock:
+            key = f"{outcome.student}/{outcome.chapter}"
+            if digest is not None and outcome.status != "error":
+                self.state[key] = {"hash": digest, "outcome": dataclasses.asdict(outcome)}
+            else:
+                self.state.pop(key, None)  # errors (time-outs, crashes of the grader) are retried next time
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.state, indent=1))
+            tmp.replace(self.state_path)
         return outcome
 
-    def zero(self, student: str, chapter: str, status: str, reason: str) -> Outcome:
-        """Record a zero for ``student`` (so the CSV lists them) and say why."""
-        self.prepare(chapter)
-        self.add_student(student)
-        outcome = self.read_scores(student, chapter)
-        outcome.score, outcome.status, outcome.reason = 0.0, status, reason
-        outcome.cells = {k: (0.0, m) for k, (_, m) in outcome.cells.items()}
-        return outcome
-
-    def export_grades(self, path: pathlib.Path) -> None:
+    def export(self, outcomes) -> None:
         from nbgrader.plugins import CsvExportPlugin
 
-        plugin = CsvExportPlugin(config=self.config)
-        plugin.to = str(path)
-        with self.gradebook() as gb:
+        plugin = CsvExportPlugin(config=self.course.config)
+        plugin.to = str(self.out / "grades.csv")
+        with self.course.gradebook() as gb:
             plugin.export(gb)
+        write_breakdown(outcomes, self.out / "exercises.csv")
 
 
-def _last_error_line(result: dict) -> str:
-    text = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()
-    return text[-1][:300] if text else "unknown error"
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
-def write_breakdown(outcomes: list[Outcome], path: pathlib.Path) -> None:
+def _failure_summary(autograded: pathlib.Path) -> str:
+    """The first failing test's message, e.g. 'test_topo: AssertionError: ...' (empty if all passed)."""
+    if not autograded.exists():
+        return ""
+    nb = nbformat.read(str(autograded), as_version=4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            for out in cell.outputs:
+                if out.get("output_type") == "error":
+                    return f"{meta.get('grade_id')}: {out.get('ename')}: {out.get('evalue')}"[:300]
+    return ""
+
+
+class Progress:
+    """One line per finished submission, with an ETA; redrawn in place on a terminal."""
+
+    def __init__(self, total):
+        self.total, self.done, self.start, self.tty = total, 0, time.perf_counter(), sys.stderr.isatty()
+        self.lock, self.current = threading.Lock(), set()
+
+    def started(self, student):
+        with self.lock:
+            self.current.add(student)
+            self._draw()
+
+    def finished(self, outcome):
+        with self.lock:
+            self.done += 1
+            self.current.discard(outcome.student)
+            if not self.tty:
+                print(f"grader: [{self.done}/{self.total}] {outcome.student} {outcome.chapter}: "
+                      f"{outcome.score:g}/{outcome.max_score:g} ({outcome.seconds:.1f} s){self._eta()}",
+                      file=sys.stderr, flush=True)
+            self._draw()
+
+    def _eta(self):
+        if not self.done or self.done >= self.total:
+            return ""
+        left = (time.perf_counter() - self.start) / self.done * (self.total - self.done)
+        return f", about {left:.0f} s left"
+
+    def _draw(self):
+        if self.tty and self.total:
+            width = 30
+            filled = int(width * self.done / self.total)
+            now = ", ".join(sorted(self.current))[:40]
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {now}{self._eta()}\x1b[K")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.tty and self.total:
+            sys.stderr.write("\n")
+
+
+def write_breakdown(outcomes, path: pathlib.Path) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "chapter", "grade_id", "score", "max_score", "status", "reason"])
+        w.writerow(["student", "chapter", "grade_id", "score", "max_score", "status", "reason", "notes"])
         for o in outcomes:
             for grade_id, (score, max_score) in sorted(o.cells.items()):
-                w.writerow([o.student, o.chapter, grade_id, f"{score:g}", f"{max_score:g}", o.status, o.reason])
+                w.writerow([o.student, o.chapter, grade_id, f"{score:g}", f"{max_score:g}", o.status, o.reason,
+                            "; ".join(o.notes)])
 
 
-def summary_table(outcomes: list[Outcome]) -> str:
-    rows = [("student", "chapter", "score", "status", "reason")]
-    rows += [(o.student, o.chapter, f"{o.score:g}/{o.max_score:g}", o.status, o.reason[:70]) for o in outcomes]
+def _table(rows) -> list:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    if outcomes:
-        scores = [o.score for o in outcomes]
-        lines.append(f"{len(outcomes)} submission(s): mean {sum(scores) / len(scores):.2f}, "
-                     f"min {min(scores):g}, max {max(scores):g}")
-    return "\n".join(lines)
+    return lines
 
 
-def run(submissions: pathlib.Path, out: pathlib.Path, chapter: str | None = None) -> list[Outcome]:
-    known_chapters = chapters()
-    if chapter is not None and chapter not in known_chapters:
-        raise SystemExit(f"grader: unknown chapter {chapter!r}; the chapters are {', '.join(known_chapters)}")
-    wanted = [chapter] if chapter else known_chapters
-    known = {ch: graded_ids(nbformat.read(str(SOLUTIONS / ch / f"{ch}.ipynb"), as_version=4)) for ch in known_chapters}
-    batch = Batch(out)
-    outcomes: list[Outcome] = []
-    for student, named_chapter, path, reason in find_submissions(submissions, wanted):
-        if student is None:
-            print(f"grader: {reason}", file=sys.stderr)
-            continue
-        default = chapter or (wanted[0] if len(wanted) == 1 else None)
-        if path is None:
-            if default:
-                outcomes.append(batch.zero(student, default, "rejected", reason))
-            continue
-        try:
-            nb = read_notebook(path)
-        except ValueError as exc:
-            target = named_chapter or default
-            if target:
-                outcomes.append(batch.zero(student, target, "rejected", str(exc)))
-            else:
-                print(f"grader: {student}: {exc}", file=sys.stderr)
-            continue
-        found = identify_chapter(nb, known)
-        target = named_chapter or found or default
-        if target is None:
-            print(f"grader: {student}: {path.name} matches no chapter; skipped", file=sys.stderr)
-            continue
-        if target not in wanted:
-            continue  # another chapter's notebook, not asked for in this run
-        if found is None:
-            outcomes.append(batch.zero(student, target, "rejected",
-                                       f"{path.name} holds none of {target}'s graded cells "
-                                       "(wrong notebook, or its nbgrader metadata was removed)"))
-        elif found != target:
-            outcomes.append(batch.zero(student, target, "rejected",
-                                       f"{path.name} is the notebook of chapter {found}, not {target}"))
-        else:
-            print(f"grader: grading {student} / {target} ...", file=sys.stderr, flush=True)
-            try:
-                outcomes.append(batch.grade(student, target, nb))
-            except Exception as exc:  # one submission must never stop the batch
-                outcomes.append(batch.zero(student, target, "error", f"grading failed: {type(exc).__name__}: {exc}"))
-    batch.export_grades(out / "grades.csv")
-    write_breakdown(outcomes, out / "exercises.csv")
+def summary_table(outcomes) -> str:
+    if not outcomes:
+        return "no submissions graded"
+    rows = [("student", "chapter", "score", "status", "reason")]
+    rows += [(o.student, o.chapter, f"{o.score:g}/{o.max_score:g}", o.status, o.reason[:80]) for o in outcomes]
+    lines = _table(rows)
+    scores = [o.score for o in outcomes]
+    lines.append(f"{len(outcomes)} submission(s): mean {sum(scores) / len(scores):.2f}, "
+                 f"min {min(scores):g}, max {max(scores):g}")
+    per_cell = {}
+    for o in outcomes:
+        for g, (s, m) in o.cells.items():
+            per_cell.setdefault((o.chapter, g), []).append((o.student, s, m))
+    rows = [("chapter", "graded cell", "mean", "min", "max", "failed by")]
+    for (chapter, g), entries in sorted(per_cell.items()):
+        s = [e[1] for e in entries]
+        failed = [e[0] for e in entries if e[1] < e[2]]
+        who = ", ".join(failed[:6]) + (f" and {len(failed) - 6} more" if len(failed) > 6 else "")
+        rows.append((chapter, g, f"{sum(s) / len(s):.2f}/{entries[0][2]:g}", f"{min(s):g}", f"{max(s):g}", who or "-"))
+    return "\n".join(lines + [""] + _table(rows))
+
+
+def run(submissions, out, chapter=None, **kwargs):
+    """Grade ``submissions`` into ``out``; returns the outcomes (used by tests and the CLI)."""
+    batch = Batch(pathlib.Path(submissions).resolve(), pathlib.Path(out).resolve(),
+                  pathlib.Path(kwargs.pop("solutions", REPO / "solutions")).resolve(), chapter, **kwargs)
+    outcomes = batch.run()
+    batch.export(outcomes)
     return outcomes
 
 
 def main(argv=None) -> int:
+    d = Limits()
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=pathlib.Path, help="folder with one sub-folder per student")
     parser.add_argument("--chapter", help="grade only this chapter (default: every chapter found)")
     parser.add_argument("--out", type=pathlib.Path, default=REPO / ".workspace" / "grading",
                         help="where the gradebook, feedback and CSV files go (default: .workspace/grading)")
+    parser.add_argument("--solutions", type=pathlib.Path, default=REPO / "solutions",
+                        help="the chapters' source notebooks (default: solutions/)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel submissions (default: cores)")
+    parser.add_argument("--force", action="store_true", help="regrade everything, even unchanged submissions")
+    parser.add_argument("--memory-mb", type=int, default=d.memory_mb, help=f"memory per kernel (default {d.memory_mb})")
+    parser.add_argument("--processes", type=int, default=d.processes, help=f"processes+threads per kernel (default {d.processes})")
+    parser.add_argument("--file-size-mb", type=int, default=d.file_size_mb, help=f"largest file written (default {d.file_size_mb})")
+    parser.add_argument("--cell-timeout", type=int, default=d.cell_timeout_s, help=f"seconds per cell (default {d.cell_timeout_s})")
+    parser.add_argument("--notebook-timeout", type=int, default=d.notebook_timeout_s,
+                        help=f"seconds per submission (default {d.notebook_timeout_s})")
+    parser.add_argument("--output-lines", type=int, default=d.output_lines, help=f"output lines kept per cell (default {d.output_lines})")
     args = parser.parse_args(argv)
     # nbgrader's own use of SQLAlchemy warns on every autograde; the warnings say nothing to an instructor.
     warnings.filterwarnings("ignore", module="nbgrader")
@@ -293,8 +498,15 @@ def main(argv=None) -> int:
         print(f"grader: {args.submissions} is not a folder of submissions "
               "(expected SUBMISSIONS/<student>/<chapter>.ipynb)", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("grader: --workers must be at least 1", file=sys.stderr)
+        return 2
+    limits = Limits(memory_mb=args.memory_mb, processes=args.processes, file_size_mb=args.file_size_mb,
+                    cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
+                    output_lines=args.output_lines)
+    outcomes = run(args.submissions, args.out, args.chapter, solutions=args.solutions, workers=args.workers,
+                   limits=limits, force=args.force)
     out = args.out.resolve()
-    outcomes = run(args.submissions.resolve(), out, args.chapter)
     print(summary_table(outcomes))
     print(f"\ngrades: {out / 'grades.csv'}\nper exercise: {out / 'exercises.csv'}\nfeedback: {out / 'feedback'}")
     return 0

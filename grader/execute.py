@@ -1,0 +1,71 @@
+"""nbgrader preprocessors the grader adds to autograding and feedback."""
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+from . import guard
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class SafeExecute(Execute):
+    """nbgrader's Execute, except that a dead kernel (os._exit, a segfault, the memory
+    limit) costs only the cells that did not run: they get an error output, and the
+    cells that ran before keep their results."""
+
+    _died_at = None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if self._died_at is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [_error("NotRun", f"not run: the kernel died in an earlier cell ({self._died_at})")]
+            return cell
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            self._died_at = f"cell {gid or cell_index}"
+            cell.outputs.append(_error("KernelDied", "the kernel died while running this cell "
+                                                     "(it exited, crashed or ran out of memory)"))
+            return cell
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._died_at = None
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            return nb, resources  # raised again while shutting the dead kernel down
+
+
+class RemoveGuards(NbGraderPreprocessor):
+    """Drop the cells the grader added (see grader.guard) before scoring and feedback."""
+
+    def preprocess(self, nb, resources):
+        nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get(guard.MARK)]
+        return nb, resources
+
+
+class DemoteStderr(NbGraderPreprocessor):
+    """nbgrader fails a test cell that wrote anything to stderr. A warning printed by the
+    student's own code is not a failed test: keep the text, as ordinary output."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            for out in cell.outputs:
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    out["name"] = "stdout"
+                    out["text"] = "".join("[stderr] " + ln for ln in out["text"].splitlines(keepends=True))
+        return cell, resources
+
+
+class ConciseErrors(NbGraderPreprocessor):
+    """Feedback shows a failed test's message, never the traceback (it would quote hidden test code)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            for out in cell.outputs:
+                if out.get("output_type") == "error":
+                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        return cell, resources

@@ -1,0 +1,43 @@
+"""How much isolation this machine allows, and the command that runs one grading job.
+
+Linux as root (a lab server, CI, a container): full isolation. The worker runs under
+``unshare --net --mount --pid --fork --kill-child``: no network but a private
+loopback, secrets hidden under empty mounts, a private /tmp, and one kill ends
+every process the submission started. The student's kernel runs under a user id
+of its own (one per worker slot, so the process limit is per slot) with limits
+on memory, processes, file size and open files.
+
+Elsewhere (not root, macOS, WSL without namespaces): the same limits where the OS
+offers them, in a process group that the batch kills on time-out, but no network
+or file-system isolation: the grader says so before it starts. Windows: no limits
+at all beyond the time-outs.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+SLOT_UID_BASE = 62000  # unprivileged user ids the kernels run under: one per worker slot
+
+
+def isolation() -> tuple:
+    """(level, explanation): level is "full", "limits" or "none"."""
+    if os.name == "nt":
+        return "none", ("Windows: submissions run with your rights and without resource limits; "
+                        "only the time-outs apply. Grade untrusted work on Linux.")
+    if sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
+        probe = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "true"], capture_output=True)
+        if probe.returncode == 0:
+            return "full", "Linux as root: no network, hidden files, private /tmp, own user id and limits"
+        why = probe.stderr.decode(errors="replace").strip() or "unshare failed"
+        return "limits", (f"namespaces are not available here ({why}): student code keeps network access and can "
+                          "read what you can read; memory, file-size and time limits still apply")
+    return "limits", ("not running as root on Linux: student code keeps network access and can read what you can "
+                      "read; memory, file-size and time limits still apply")
+
+
+def worker_command(job_dir, level: str) -> list:
+    cmd = [sys.executable, "-m", "grader.worker", str(job_dir)]
+    if level == "full":
+        return ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", *cmd]
+    return cmd
