@@ -16,14 +16,25 @@ class SafeExecute(Execute):
     cells that ran before keep their results."""
 
     _died_at = None
+    _timed_out = False
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if self._died_at is not None:
             if cell.cell_type == "code":
                 cell.outputs = [_error("NotRun", f"not run: the kernel died in an earlier cell ({self._died_at})")]
             return cell
+        self._timed_out = False
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            if self._timed_out:  # say "too slow", not the KeyboardInterrupt that stopped it
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+                cell.outputs.append(_error("CellTimeoutError", f"this cell ran longer than {self.timeout} s "
+                                                               "and was stopped (an endless loop?)"))
+            return cell
         except DeadKernelError:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             self._died_at = f"cell {gid or cell_index}"

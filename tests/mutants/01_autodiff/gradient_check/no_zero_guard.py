@@ -1,0 +1,16 @@
+# MUTANT: divides by ||g|| + ||g_num|| without the 1e-12 guard: 0/0 = nan for a zero gradient
+def relative_gradient_error(f, x, analytic_grad, eps=1e-6):
+    """Relative error between analytic_grad and a central-difference gradient of f at x."""
+    x = np.array(x, dtype=np.float64)              # a private copy: the caller's x is never touched
+    numeric = np.zeros_like(x)
+    flat, nflat = x.reshape(-1), numeric.reshape(-1)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + eps
+        plus = float(f(x))
+        flat[i] = saved - eps
+        minus = float(f(x))
+        flat[i] = saved
+        nflat[i] = (plus - minus) / (2 * eps)
+    g = np.asarray(analytic_grad, dtype=np.float64)
+    return float(np.linalg.norm(g - numeric) / (np.linalg.norm(g) + np.linalg.norm(numeric)))
