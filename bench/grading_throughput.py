@@ -1,0 +1,112 @@
+"""Grading throughput: plain sequential `nbgrader autograde` against the course's grader.
+
+    .venv/bin/python bench/grading_throughput.py [--chapter 01_autodiff] [--count 20] [--workers N]
+
+Builds COUNT submissions of one chapter (solution, blank student edition and half-answered
+copies, in turn), grades them once with nbgrader alone (one process, one after the other,
+no sandbox) and once with `python -m grader --workers N`, checks that both give the same
+scores, and prints the speed-up and the grader's overhead per submission beyond running
+the notebook itself.
+"""
+import argparse
+import csv
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+import nbtools  # noqa: E402
+
+
+def submissions(chapter, count, folder):
+    solution = nbtools.load(nbtools.solution_path(chapter))
+    student = nbtools.load(nbtools.student_path(chapter))
+    exercises = nbtools.exercises(solution)
+    half = nbformat.reads(nbformat.writes(student), as_version=4)
+    answers = {ex.name: solution.cells[ex.solution].source for ex in exercises[: len(exercises) // 2]}
+    for cell in half.cells:
+        gid = nbtools.meta(cell).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    kinds = [solution, student, half]
+    for i in range(count):
+        (folder / f"s{i:03d}").mkdir(parents=True)
+        nbformat.write(kinds[i % 3], str(folder / f"s{i:03d}" / f"{chapter}.ipynb"))
+
+
+def plain_nbgrader(chapter, subs, course):
+    """nbgrader as documented: generate_assignment once, then autograde every student, one by one."""
+    (course / "source" / chapter).mkdir(parents=True)
+    (course / "source" / chapter / f"{chapter}.ipynb").write_bytes(nbtools.solution_path(chapter).read_bytes())
+    for student in sorted(p.name for p in subs.iterdir()):
+        target = course / "submitted" / student / chapter
+        target.mkdir(parents=True)
+        (target / f"{chapter}.ipynb").write_bytes((subs / student / f"{chapter}.ipynb").read_bytes())
+    common = [f"--CourseDirectory.root={course}", "--CourseDirectory.source_directory=source",
+              "--CourseDirectory.release_directory=release", "--CourseDirectory.submitted_directory=submitted",
+              "--CourseDirectory.autograded_directory=autograded", f"--CourseDirectory.db_url=sqlite:///{course}/gb.db",
+              "--log-level=ERROR"]
+    nbg = [sys.executable, "-m", "nbgrader"]
+    subprocess.run(nbg + ["generate_assignment", chapter, "--force"] + common, cwd=REPO, check=True)
+    start = time.perf_counter()
+    subprocess.run(nbg + ["autograde", chapter, "--force"] + common, cwd=REPO, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    subprocess.run(nbg + ["export", f"--to={course}/grades.csv"] + common, cwd=REPO, check=True, capture_output=True)
+    return seconds, read_scores(course / "grades.csv")
+
+
+def read_scores(path):
+    with open(path, newline="") as f:
+        return {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+
+
+def execution_only(chapter, repeats=2):
+    nb_path = nbtools.solution_path(chapter)
+    best = float("inf")
+    for _ in range(repeats):
+        nb = nbformat.read(str(nb_path), as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3", skip_cells_with_tag="dlcourse-never-skip",
+                       resources={"metadata": {"path": str(nb_path.parent)}}).execute()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--chapter", default="01_autodiff")
+    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        subs = tmp / "subs"
+        submissions(args.chapter, args.count, subs)
+        t_plain, plain = plain_nbgrader(args.chapter, subs, tmp / "plain")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", str(subs), "--out", str(tmp / "grader"), "--chapter",
+                        args.chapter, "--workers", str(args.workers), "--force"], cwd=REPO, check=True,
+                       capture_output=True)
+        t_grader = time.perf_counter() - start
+        ours = read_scores(tmp / "grader" / "grades.csv")
+        t_exec = execution_only(args.chapter)
+    assert ours == plain, f"the grader and nbgrader disagree: {ours} vs {plain}"
+    overhead = t_grader * args.workers / args.count - t_exec
+    print(f"chapter {args.chapter}, {args.count} submissions, {os.cpu_count()} cores")
+    print(f"plain nbgrader autograde (sequential): {t_plain:7.1f} s  ({t_plain / args.count:.1f} s each)")
+    print(f"grader --workers {args.workers}:             {t_grader:7.1f} s  ({t_grader / args.count:.1f} s each)")
+    print(f"speed-up: {t_plain / t_grader:.2f}x")
+    print(f"executing the notebook alone: {t_exec:.1f} s; grader overhead per submission "
+          f"(worker-seconds beyond execution): {overhead:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
