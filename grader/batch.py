@@ -492,6 +492,8 @@ def main(argv=None) -> int:
                         help=f"seconds per submission (default {d.notebook_timeout_s})")
     parser.add_argument("--output-lines", type=int, default=d.output_lines, help=f"output lines kept per cell (default {d.output_lines})")
     args = parser.parse_args(argv)
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     # nbgrader's own use of SQLAlchemy warns on every autograde; the warnings say nothing to an instructor.
     warnings.filterwarnings("ignore", module="nbgrader")
     if not args.submissions.is_dir():

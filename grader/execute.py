@@ -1,5 +1,6 @@
 """nbgrader preprocessors the grader adds to autograding and feedback."""
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
@@ -42,12 +43,23 @@ class SafeExecute(Execute):
                                                      "(it exited, crashed or ran out of memory)"))
             return cell
 
+    # nbclient binds the synchronous wrapper to its own coroutine at class creation:
+    # rebind it, or the override above would never run.
+    execute_cell = run_sync(async_execute_cell)
+
     def preprocess(self, nb, resources=None, km=None):
         self._died_at = None
         try:
             return super().preprocess(nb, resources, km)
-        except DeadKernelError:
-            return nb, resources  # raised again while shutting the dead kernel down
+        except Exception as exc:
+            # The kernel died where the per-cell handler could not see it (while starting or
+            # shutting down). A cell without outputs must never count as a passed test:
+            # every code cell that has not run is marked as not run.
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            for cell in nb.cells:
+                if cell.cell_type == "code" and not cell.get("outputs") and cell.get("execution_count") is None:
+                    cell.outputs = [_error("NotRun", f"not run: the kernel failed ({reason})")]
+            return nb, resources
 
 
 class RemoveGuards(NbGraderPreprocessor):

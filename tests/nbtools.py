@@ -85,15 +85,42 @@ def mini_notebook(nb, exercise: Exercise, solution_source: str | None = None):
     return small
 
 
-def execute(nb, cwd: pathlib.Path, timeout: int = 120):
-    """Run every cell (including `skip-execution` ones, as the grader does); errors stay in the outputs."""
-    from nbclient import NotebookClient
+class Kernel:
+    """One IPython kernel reused for many small runs (mutants, stubs), reset between them.
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            skip_cells_with_tag="dlcourse-never-skip",
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
-    return nb
+    Starting a kernel and importing PyTorch costs seconds; a `%reset -f` costs
+    milliseconds, and the next run re-executes the setup cell in a clean namespace.
+    """
+
+    def __init__(self, cwd: pathlib.Path):
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd))
+
+    def run_cell(self, cell, timeout: int = 120) -> None:
+        """Execute a code cell and store its outputs in it, as nbclient would."""
+        from nbformat.v4 import output_from_msg
+
+        outputs = []
+
+        def hook(msg):
+            if msg["msg_type"] in ("stream", "error", "execute_result", "display_data"):
+                outputs.append(output_from_msg(msg))
+
+        self.kc.execute_interactive(cell.source, timeout=timeout, output_hook=hook, allow_stdin=False)
+        cell.outputs = outputs
+
+    def run(self, nb, timeout: int = 120):
+        """Reset the namespace, then run every code cell of ``nb`` (errors stay in the outputs)."""
+        self.kc.execute_interactive("%reset -f", timeout=30, output_hook=lambda msg: None)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                self.run_cell(cell, timeout)
+        return nb
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
 
 
 def grade_cells(nb) -> dict:

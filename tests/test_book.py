@@ -35,7 +35,9 @@ def test_every_chapter_is_in_the_book(book):
     for chapter in nbtools.chapter_ids():
         page = HTML / "notebooks" / chapter / f"{chapter}.html"
         assert page.exists(), f"{chapter} is not in the book (add it to _toc.yml)"
-        assert "cell_output" in page.read_text(encoding="utf-8"), f"{chapter} was not executed"
+        text = page.read_text(encoding="utf-8")
+        assert "cell_output" in text, f"{chapter} was not executed"
+        assert re.search(r"<img[^>]+src=\"[^\"]+\.png\"", text), f"{chapter} shows no figure"
 
 
 def test_no_traceback_or_error_output(book):

@@ -78,12 +78,26 @@ def mutant_cases():
             yield pytest.param(chapter, path.parent.name, path, id=f"{chapter}-{path.parent.name}-{path.stem}")
 
 
+_kernels = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_kernels():
+    yield
+    for kernel in _kernels.values():
+        kernel.close()
+    _kernels.clear()
+
+
 def run_exercise(chapter, name, source=None):
+    """Setup cell + one exercise (with ``source`` as the answer), in the chapter's reused kernel."""
     nb = nbtools.load(nbtools.solution_path(chapter))
     ex = next((e for e in nbtools.exercises(nb) if e.name == name), None)
     assert ex is not None, f"{chapter} has no exercise {name!r}"
     small = nbtools.mini_notebook(nb, ex, source)
-    return nbtools.execute(small, nbtools.solution_path(chapter).parent)
+    if chapter not in _kernels:
+        _kernels[chapter] = nbtools.Kernel(nbtools.solution_path(chapter).parent)
+    return _kernels[chapter].run(small)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
