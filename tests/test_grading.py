@@ -49,7 +49,8 @@ def graded(request, tmp_path_factory):
     stranger = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hello')")])
     nbformat.write(stranger, str(subs / "stranger" / nb_name))
     out = root / "out"
-    done = subprocess.run(["make", "--no-print-directory", "grade", f"SUBMISSIONS={subs}", f"OUT={out}"],
+    done = subprocess.run(["make", "--no-print-directory", "grade", f"SUBMISSIONS={subs}", f"OUT={out}",
+                           f"CHAPTER={chapter}"],
                           cwd=nbtools.REPO, capture_output=True, text=True, timeout=1500)
     return dict(chapter=chapter, out=out, done=done, partial_points=partial_points,
                 max_points=sum(e.points(nbtools.load(nbtools.solution_path(chapter)))
