@@ -12,6 +12,14 @@ import shutil
 import sys
 
 
+def _limit(which, value) -> None:
+    """Set a hard and soft limit; where the OS refuses one (macOS and RLIMIT_AS), keep going."""
+    try:
+        resource.setrlimit(which, (value, value))
+    except (ValueError, OSError) as exc:
+        print(f"grader.kernel: limit {which} not applied: {exc}", file=sys.stderr)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser()
     p.add_argument("-f", dest="connection_file", required=True)
@@ -32,14 +40,14 @@ def main(argv=None) -> None:
     os.chdir(args.scratch)
 
     mb = 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (args.memory_mb * mb, args.memory_mb * mb))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size_mb * mb, args.file_size_mb * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (args.open_files, args.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _limit(resource.RLIMIT_AS, args.memory_mb * mb)
+    _limit(resource.RLIMIT_FSIZE, args.file_size_mb * mb)
+    _limit(resource.RLIMIT_NOFILE, args.open_files)
+    _limit(resource.RLIMIT_CORE, 0)
     if args.uid is not None:
         # RLIMIT_NPROC counts every process of the user id, and root ignores it:
         # it only bites after the drop, on a user id that this worker slot alone uses.
-        resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
+        _limit(resource.RLIMIT_NPROC, args.processes)
         os.setgroups([])
         os.setgid(args.uid)
         os.setuid(args.uid)
