@@ -1,0 +1,10 @@
+# MUTANT: He initialisation with fan-out instead of fan-in
+def xavier_uniform(fan_in, fan_out, rng):
+    """Glorot/Xavier uniform weights of shape (fan_in, fan_out), drawn with the numpy Generator rng."""
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+
+
+def he_normal(fan_in, fan_out, rng):
+    """He/Kaiming normal weights (fan-in mode, ReLU) of shape (fan_in, fan_out), drawn with rng."""
+    return rng.normal(0.0, np.sqrt(2.0 / fan_out), size=(fan_in, fan_out))

@@ -1,0 +1,15 @@
+# MUTANT: divides the weights by the variance of the pre-activation instead of its std
+def lsuv_init(shapes, X, rng):
+    """LSUV weights for the bias-free ReLU net h -> ReLU(h @ W) with layer shapes [(fan_in, fan_out), ...]."""
+    weights = []
+    h = np.asarray(X, dtype=np.float64)
+    for layer, (fan_in, fan_out) in enumerate(shapes):
+        q, r = np.linalg.qr(rng.normal(size=(max(fan_in, fan_out), min(fan_in, fan_out))))
+        W = q * np.sign(np.diag(r))                      # orthonormal columns
+        if fan_in < fan_out:
+            W = W.T                                      # orthonormal rows
+        W = W / (h @ W).var()                            # unit-variance pre-activation on this batch
+        weights.append(W)
+        z = h @ W
+        h = z if layer == len(shapes) - 1 else np.maximum(z, 0.0)
+    return weights

@@ -1,0 +1,14 @@
+# MUTANT: measures every layer on activations of the un-rescaled orthogonal network
+def lsuv_init(shapes, X, rng):
+    """LSUV weights for the bias-free ReLU net h -> ReLU(h @ W) with layer shapes [(fan_in, fan_out), ...]."""
+    weights = []
+    h = np.asarray(X, dtype=np.float64)
+    for layer, (fan_in, fan_out) in enumerate(shapes):
+        q, r = np.linalg.qr(rng.normal(size=(max(fan_in, fan_out), min(fan_in, fan_out))))
+        W = q * np.sign(np.diag(r))                      # orthonormal columns
+        if fan_in < fan_out:
+            W = W.T                                      # orthonormal rows
+        z = h @ W
+        weights.append(W / z.std())
+        h = z if layer == len(shapes) - 1 else np.maximum(z, 0.0)
+    return weights
