@@ -185,7 +185,7 @@ def changed(before, after):
 
 def grade(subs, out, solutions, *extra):
     cmd = [sys.executable, "-m", "grader", str(subs), "--out", str(out), "--solutions", str(solutions),
-           "--chapter", "99_tiny", "--cell-timeout", "10", "--notebook-timeout", "120", "--memory-mb", "2048", *extra]
+           "--chapter", "99_tiny", "--cell-timeout", "20", "--notebook-timeout", "180", "--memory-mb", "2048", *extra]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
 
 
