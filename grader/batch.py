@@ -273,6 +273,8 @@ class Batch:
             outcome.reason = f"the grading sandbox failed: {tail[0][:300]}"
         else:
             result = json.loads(result_file.read_text())
+            if os.environ.get("GRADER_TIMINGS"):
+                print(f"grader: {student}: {result.get('seconds')}, total {time.perf_counter() - start:.1f} s", file=sys.stderr)
             outcome.status, outcome.reason = result["status"], result["reason"]
             for g, score in result["cells"].items():
                 if g in outcome.cells:

@@ -15,6 +15,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 import uuid
 
 from .limits import Limits
@@ -130,18 +131,22 @@ def grade(job_dir: pathlib.Path, job: dict) -> dict:
     cfg.ClearHiddenTests.enforce_metadata = False
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
     student, chapter = job["student"], job["chapter"]
+    t0 = time.perf_counter()
     result = api.autograde(chapter, student, force=True)
+    t1 = time.perf_counter()
     if not result["success"]:
         (job_dir / "nbgrader-log.txt").write_text(f"{result.get('log', '')}\n{result.get('error', '')}")
         return {"status": "error", "reason": "nbgrader could not grade it: " + last_line(result), "cells": {}}
     feedback = api.generate_feedback(chapter, student, force=True)
+    t2 = time.perf_counter()
     cells = {}
     with Gradebook(cfg.CourseDirectory.db_url) as gb:
         for nb in gb.find_submission(chapter, student).notebooks:
             for g in nb.grades:
                 cells[g.name] = float(g.score)
     reason = "" if feedback["success"] else "graded, but no feedback page could be written: " + last_line(feedback)
-    return {"status": "graded", "reason": reason, "cells": cells}
+    return {"status": "graded", "reason": reason, "cells": cells,
+            "seconds": {"autograde": round(t1 - t0, 2), "feedback": round(t2 - t1, 2)}}
 
 
 def last_line(result: dict) -> str:
@@ -150,6 +155,7 @@ def last_line(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    started = time.perf_counter()
     job_dir = pathlib.Path((argv or sys.argv[1:])[0]).resolve()
     job = json.loads((job_dir / "job.json").read_text())
     if job.get("sandbox"):
@@ -162,6 +168,7 @@ def main(argv=None) -> int:
         import traceback
         (job_dir / "worker-error.txt").write_text(traceback.format_exc())
         result = {"status": "error", "reason": f"grading failed: {type(exc).__name__}: {exc}"[:400], "cells": {}}
+    result.setdefault("seconds", {})["worker"] = round(time.perf_counter() - started, 2)
     (job_dir / "result.json").write_text(json.dumps(result))
     return 0
 
