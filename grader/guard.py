@@ -16,7 +16,6 @@ MARK = "dlcourse_guard"
 SNAPSHOT = r'''
 def __dlcourse_make_guard():
     import builtins, importlib, sys, types, warnings
-    warnings.simplefilter("ignore")  # reading every attribute of torch trips its deprecation warnings
     # Some submodules load lazily (numpy.testing in NumPy 2): load the ones tests use now,
     # so that they are recorded before any student code runs.
     for name in ("numpy.testing", "numpy.linalg", "numpy.random", "torch.testing", "torch.nn.functional"):
@@ -38,7 +37,6 @@ def __dlcourse_make_guard():
     user_ns = get_ipython().user_ns
     names = {k: v for k, v in user_ns.items() if not k.startswith("_") and k not in ("In", "Out", "exit", "quit")}
     builtin_names = dict(vars(builtins))
-    warnings.resetwarnings()
 
     def restore():
         for name, module in modules.items():
@@ -55,7 +53,9 @@ def __dlcourse_make_guard():
         user_ns.update(names)
     return restore
 
-__dlcourse_guard = __dlcourse_make_guard()
+with __import__("warnings").catch_warnings():
+    __import__("warnings").simplefilter("ignore")  # reading all of torch's attributes trips deprecation warnings
+    __dlcourse_guard = __dlcourse_make_guard()
 del __dlcourse_make_guard
 '''.strip()
 
