@@ -9,11 +9,13 @@ CHAPTERS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book test lab release grade bench clean
+.PHONY: help setup book book-instructor linkcheck browser-deps test lab release grade bench clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
-	@echo "make test                  run the whole test suite"
+	@echo "make book-instructor       the book with solutions and hidden tests (_build/instructor/html; never publish)"
+	@echo "make linkcheck             check the book's external links (skipped when offline)"
+	@echo "make test                  run the whole test suite (installs Chromium for the browser test when it can)"
 	@echo "make lab                   JupyterLab on the student edition, with nbgrader's Validate"
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
@@ -33,12 +35,46 @@ book: $(STAMP)
 	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+book-instructor: $(STAMP)
+	@# Copies book/, _config.yml, _toc.yml and solutions/ into _build/instructor/src, puts
+	@# every solution and hidden test into a collapsed block, and builds from there.
+	env -u MPLBACKEND $(BIN)/python book/_ext/instructor.py
+	@echo "The instructor edition is at $(CURDIR)/_build/instructor/html/index.html (it shows solutions: do not publish it)"
+
+linkcheck: $(STAMP)
+	@# Offline (or behind a firewall) there is nothing to check: say so and succeed.
+	@if $(BIN)/python -c "import urllib.request as u; u.urlopen(u.Request('https://doi.org', method='HEAD'), timeout=8)" >/dev/null 2>&1; then \
+	  env -u MPLBACKEND $(BIN)/jupyter-book build . --builder linkcheck; \
+	else \
+	  echo "linkcheck skipped: no network (https://doi.org is not reachable from here)."; \
+	fi
+
+# The browser test (tests/test_browser.py) drives the system's Chromium through Playwright.
+# Install it when it is missing and we can: as root, with apt-get (Debian, Ubuntu, CI).
+# Best effort: where that is impossible the browser test skips and says why.
+BROWSER_LOG := $(CURDIR)/.workspace/browser-deps.log
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser-deps: installing Chromium with apt-get for the browser test (log: $(BROWSER_LOG)) ..."; \
+	  mkdir -p $(dir $(BROWSER_LOG)); \
+	  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >$(BROWSER_LOG) 2>&1; then \
+	    echo "browser-deps: Chromium installed."; \
+	  else \
+	    echo "browser-deps: could not install Chromium (see $(BROWSER_LOG)); the browser test will be skipped."; \
+	  fi; \
+	else \
+	  echo "browser-deps: Chromium is not installed and cannot be installed here (that needs root and apt-get);"; \
+	  echo "browser-deps: the browser test will be skipped. Install chromium to run it."; \
+	fi
+
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
 	@# Run from the repository root: the Validate button reads ./nbgrader_config.py.
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
 
 release: $(STAMP)
 	@for ch in $(CHAPTERS); do \
