@@ -1,0 +1,10 @@
+# MUTANT: sums the loss and gradient over the batch instead of averaging
+def smoothed_cross_entropy(logits, y, alpha):
+    """Mean label-smoothed cross-entropy and its gradient. Returns (loss, dlogits)."""
+    n, k = logits.shape
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    target = np.full((n, k), alpha / k)
+    target[np.arange(n), y] += 1.0 - alpha
+    loss = -(target * log_p).sum()
+    return float(loss), np.exp(log_p) - target
