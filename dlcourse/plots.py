@@ -43,16 +43,17 @@ def plot_graph(root, children, label, ax=None):
         width = 2.2 * (max(columns) + 1)
         height = 1.0 + 0.9 * max(len(k) for k in columns.values())
         _, ax = plt.subplots(figsize=(width, height))
-    for key, node in nodes.items():
-        for kid in children(node):
-            (x0, y0), (x1, y1) = pos[id(kid)], pos[key]
-            ax.annotate("", xy=(x1 - 0.18, y1), xytext=(x0 + 0.18, y0),
-                        arrowprops=dict(arrowstyle="->", color="0.4", lw=1.2))
+    boxes = {}
     for key, node in nodes.items():
         x, y = pos[key]
-        is_root = node is root
-        ax.text(x, y, str(label(node)), ha="center", va="center", fontsize=9,
-                bbox=dict(boxstyle="round,pad=0.4", fc="#fde9c9" if is_root else "#dbe9f6", ec="0.3"))
+        boxes[key] = ax.text(x, y, str(label(node)), ha="center", va="center", fontsize=9, zorder=3,
+                             bbox=dict(boxstyle="round,pad=0.4", fc="#fde9c9" if node is root else "#dbe9f6", ec="0.3"))
+    for key, node in nodes.items():
+        for kid in children(node):
+            # patchA/patchB clip each arrow to the two label boxes, so wide labels never hide an arrowhead.
+            ax.annotate("", xy=pos[key], xytext=pos[id(kid)], zorder=4,  # after the boxes: their patches are placed
+                        arrowprops=dict(arrowstyle="-|>", color="0.35", lw=1.2, shrinkA=2, shrinkB=2,
+                                        patchA=boxes[id(kid)].get_bbox_patch(), patchB=boxes[key].get_bbox_patch()))
     ax.set_xlim(-0.6, max(columns) + 0.6)
     ys = [p[1] for p in pos.values()]
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
