@@ -337,7 +337,6 @@ class Batch:
             outcomes += list(pool.map(work, todo))
         progress.close()
         outcomes.sort(key=lambda o: (o.chapter, o.student))
-        self.course.api  # noqa: B018 (keep the course alive until the end)
         return outcomes
 
     def finish(self, outcome: Outcome, digest) -> Outcome:
