@@ -88,6 +88,8 @@ def main() -> int:
     p.add_argument("--count", type=int, default=20)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = p.parse_args()
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         subs = tmp / "subs"

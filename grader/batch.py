@@ -28,6 +28,7 @@ import os
 import pathlib
 import queue
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -231,9 +232,11 @@ class Batch:
         return Outcome(student, chapter, 0.0, sum(m for _, m in cells.values()), "rejected", reason, [], cells)
 
     # -- running ----------------------------------------------------------------------------
-    def run_job(self, slot, student, chapter, nb, notes) -> Outcome:
+    def run_job(self, worker, student, chapter, nb, notes) -> Outcome:
         start = time.perf_counter()
-        job_dir = self.out / "jobs" / f"{student}__{chapter}"
+        name = f"{student}__{chapter}"
+        worker.ensure_running()
+        job_dir = worker.dir / name
         if job_dir.exists():
             shutil.rmtree(job_dir)
         course = job_dir / "course"
@@ -245,32 +248,18 @@ class Batch:
         target = course / "submitted" / student / chapter
         target.mkdir(parents=True)
         nbformat.write(nb, str(target / f"{chapter}.ipynb"))
-        full = self.level == "full"
-        job = {"student": student, "chapter": chapter, "limits": dataclasses.asdict(self.limits),
-               "repo": str(REPO), "sandbox": full, "uid": sandbox.SLOT_UID_BASE + slot if full else None,
-               "scratch": "/tmp/scratch" if full else str(job_dir / "scratch"),
-               "hide": [str(p) for p in {REPO / "solutions", REPO / "tests", REPO / ".workspace",
-                                         self.solutions, self.submissions, self.out}] if full else []}
-        (job_dir / "job.json").write_text(json.dumps(job))
-        proc = subprocess.Popen(sandbox.worker_command(job_dir, self.level), cwd=str(job_dir),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            _, err = proc.communicate(timeout=self.limits.notebook_timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            err, timed_out = b"", True
+        (job_dir / "job.json").write_text(json.dumps({"student": student, "chapter": chapter}))
+        ended = worker.grade(name, self.limits.notebook_timeout_s)
         result_file = job_dir / "result.json"
         max_cells = self.course.max_scores[chapter]
         outcome = Outcome(student, chapter, max_score=sum(max_cells.values()), notes=list(notes),
                           cells={g: [0.0, m] for g, m in max_cells.items()})
-        if timed_out:
+        if ended == "timeout":
             outcome.status = "error"
             outcome.reason = f"stopped after {self.limits.notebook_timeout_s} s (the notebook time limit)"
         elif not result_file.exists():
             outcome.status = "error"
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no result"]
-            outcome.reason = f"the grading sandbox failed: {tail[0][:300]}"
+            outcome.reason = f"the grading sandbox failed: {worker.last_words()}"
         else:
             result = json.loads(result_file.read_text())
             if os.environ.get("GRADER_TIMINGS"):
@@ -279,22 +268,23 @@ class Batch:
             for g, score in result["cells"].items():
                 if g in outcome.cells:
                     outcome.cells[g][0] = float(score)
-            feedback = course / "feedback" / student / chapter / f"{chapter}.html"
-            if feedback.exists():
-                dest = self.out / "feedback" / student / chapter
-                dest.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(feedback, dest / f"{chapter}.html")
-            autograded = course / "autograded" / student / chapter / f"{chapter}.ipynb"
-            if autograded.exists():
-                dest = self.out / "autograded" / student / chapter
-                dest.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(autograded, dest / f"{chapter}.ipynb")
+            for kind, suffix in (("feedback", "html"), ("autograded", "ipynb")):
+                made = course / kind / student / chapter / f"{chapter}.{suffix}"
+                if made.exists():
+                    dest = self.out / kind / student / chapter
+                    dest.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(made, dest / made.name)
             if outcome.status == "graded":
-                outcome.reason = outcome.reason or _failure_summary(autograded)
+                outcome.reason = outcome.reason or _failure_summary(course / "autograded" / student / chapter / f"{chapter}.ipynb")
         outcome.score = sum(s for s, _ in outcome.cells.values())
         outcome.seconds = time.perf_counter() - start
-        if outcome.status != "error":
-            shutil.rmtree(job_dir, ignore_errors=True)  # failed jobs stay in OUT/jobs/ for the instructor to inspect
+        if outcome.status == "error":  # failed jobs stay in OUT/jobs/ for the instructor to inspect
+            kept = self.out / "jobs" / name
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.parent.mkdir(exist_ok=True)
+            shutil.move(str(job_dir), str(kept))
+        else:
+            shutil.rmtree(job_dir, ignore_errors=True)
         return outcome
 
     def run(self) -> list:
@@ -314,27 +304,32 @@ class Batch:
         print(f"grader: {len(todo)} to grade, {unchanged} unchanged, {len(decided)} rejected; "
               f"{min(self.workers, max(len(todo), 1))} worker(s), isolation: {self.level}", file=sys.stderr)
         progress = Progress(len(todo))
-        slots = queue.Queue()
-        for i in range(self.workers):
-            slots.put(i)
+        workers = [SlotWorker(self, i) for i in range(min(self.workers, max(len(todo), 1)))]
+        idle = queue.Queue()
+        for worker in workers:
+            idle.put(worker)
 
         def work(item):
             student, chapter, nb, notes, digest = item
-            slot = slots.get()
+            worker = idle.get()
             try:
                 progress.started(student)
-                outcome = self.run_job(slot, student, chapter, nb, notes)
+                outcome = self.run_job(worker, student, chapter, nb, notes)
             except Exception as exc:  # one submission must never stop the batch
                 outcome = self.rejected(student, chapter, f"grading failed: {type(exc).__name__}: {exc}")
                 outcome.status = "error"
             finally:
-                slots.put(slot)
+                idle.put(worker)
             done = self.finish(outcome, digest)
             progress.finished(outcome)
             return done
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            outcomes += list(pool.map(work, todo))
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(workers)) as pool:
+                outcomes += list(pool.map(work, todo))
+        finally:
+            for worker in workers:
+                worker.stop()
         progress.close()
         outcomes.sort(key=lambda o: (o.chapter, o.student))
         return outcomes
@@ -363,12 +358,76 @@ class Batch:
         write_breakdown(outcomes, self.out / "exercises.csv")
 
 
-def _kill_group(proc) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+class SlotWorker:
+    """One long-lived ``grader.worker`` process in a sandbox of its own, grading one job at a time.
+
+    Starting a sandbox, nbgrader and a kernel's imports costs seconds; a slot pays
+    that once per batch instead of once per submission. The worker cleans its
+    sandbox between jobs (grader.worker.Slot); a job that overruns the notebook
+    time limit or kills the worker costs the whole sandbox, and the next job
+    starts a new one.
+    """
+
+    def __init__(self, batch, slot: int):
+        self.batch, self.slot, self.proc, self.log = batch, slot, None, None
+        self.dir = batch.out / "slots" / str(slot)
+
+    def ensure_running(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def start(self) -> None:
+        b, full = self.batch, self.batch.level == "full"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, mode=0o700)
+        config = {"limits": dataclasses.asdict(b.limits), "repo": str(REPO), "sandbox": full,
+                  "uid": sandbox.SLOT_UID_BASE + self.slot if full else None,
+                  "hide": [str(p) for p in {REPO / "solutions", REPO / "tests", REPO / ".workspace",
+                                            b.solutions, b.submissions, b.out}] if full else []}
+        (self.dir / "slot.json").write_text(json.dumps(config))
+        self.log = self.dir.parent / f"worker-{self.slot}.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(sandbox.worker_command(self.dir, b.level), cwd=str(self.dir),
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                         start_new_session=True)
+
+    def grade(self, name: str, timeout: float) -> str:
+        """Have the worker grade the job folder ``name``: "done", "timeout" or "died"."""
+        ready = True  # a worker that cannot even take the job has died, not timed out
+        try:
+            self.proc.stdin.write(name.encode() + b"\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            if ready and self.proc.stdout.readline().strip() == name.encode():
+                return "done"
+        except (BrokenPipeError, ValueError):
+            pass
+        self.kill()
+        return "timeout" if not ready else "died"
+
+    def last_words(self) -> str:
+        lines = self.log.read_text(errors="replace").strip().splitlines() if self.log and self.log.exists() else []
+        return lines[-1][:300] if lines else "no result"
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stdin.close()  # the worker's loop ends; its sandbox and zygote go with it
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _failure_summary(autograded: pathlib.Path) -> str:

@@ -1,9 +1,11 @@
-"""Start a student's IPython kernel with fewer rights: ``python -m grader.kernel [options] -f CONNECTION_FILE``.
+"""Confine a student's IPython kernel: ``python -m grader.kernel [options] -f CONNECTION_FILE``.
 
-Run as root by the grading worker (through the kernelspec the worker writes), it
-sets resource limits, moves to the scratch folder, drops to an unprivileged user
-id and only then execs ipykernel. The connection file is copied into the scratch
-folder first, because after the drop the kernel can no longer read root's copy.
+``confine`` sets resource limits, moves to the scratch folder and drops to an
+unprivileged user id; only then does any student code run. On Linux the grading
+worker's zygote (grader.zygote) calls it in each kernel it forks. Elsewhere the
+worker's kernelspec runs this module, which confines itself and then execs
+ipykernel. The connection file is copied into the scratch folder first, because
+after the drop the kernel can no longer read root's copy.
 """
 import argparse
 import os
@@ -20,20 +22,27 @@ def _limit(which, value) -> None:
         print(f"grader.kernel: limit {which} not applied: {exc}", file=sys.stderr)
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("-f", dest="connection_file", required=True)
+def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--uid", type=int)
-    p.add_argument("--scratch", required=True)
+    p.add_argument("--scratch", help="the kernel's working folder (the zygote is told it per kernel)")
     p.add_argument("--memory-mb", type=int, required=True)
     p.add_argument("--processes", type=int, required=True)
     p.add_argument("--file-size-mb", type=int, required=True)
     p.add_argument("--open-files", type=int, required=True)
-    args = p.parse_args(argv)
 
+
+def limit_options(limits, uid, scratch=None) -> list:
+    """The command-line form of ``add_limit_options``."""
+    argv = ["--memory-mb", str(limits.memory_mb), "--processes", str(limits.processes),
+            "--file-size-mb", str(limits.file_size_mb), "--open-files", str(limits.open_files)]
+    return argv + (["--uid", str(uid)] if uid is not None else []) + (["--scratch", scratch] if scratch else [])
+
+
+def confine(args, connection_file: str) -> str:
+    """Limits, scratch folder, user id; returns the connection file's copy that the kernel can read."""
     os.makedirs(args.scratch, exist_ok=True)
     connection = os.path.join(args.scratch, ".kernel-connection.json")
-    shutil.copyfile(args.connection_file, connection)
+    shutil.copyfile(connection_file, connection)
     if args.uid is not None:
         os.chown(args.scratch, args.uid, args.uid)
         os.chown(connection, args.uid, args.uid)
@@ -52,8 +61,19 @@ def main(argv=None) -> None:
         os.setgid(args.uid)
         os.setuid(args.uid)
     os.environ.update(HOME=args.scratch, TMPDIR=args.scratch, MPLCONFIGDIR=os.path.join(args.scratch, ".matplotlib"))
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection,
-                              "--HistoryManager.hist_file=:memory:"])
+    return connection
+
+
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("-f", dest="connection_file", required=True)
+    add_limit_options(p)
+    args = p.parse_args(argv)
+    connection = confine(args, args.connection_file)
+    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection, *KERNEL_ARGS])
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def isolation() -> tuple:
         return "none", ("Windows: submissions run with your rights and without resource limits; "
                         "only the time-outs apply. Grade untrusted work on Linux.")
     if sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
-        probe = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "true"], capture_output=True)
+        probe = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
         if probe.returncode == 0:
             return "full", "Linux as root: no network, hidden files, private /tmp, own user id and limits"
         why = probe.stderr.decode(errors="replace").strip() or "unshare failed"
@@ -36,8 +36,8 @@ def isolation() -> tuple:
                       "read; memory, file-size and time limits still apply")
 
 
-def worker_command(job_dir, level: str) -> list:
-    cmd = [sys.executable, "-m", "grader.worker", str(job_dir)]
+def worker_command(slot_dir, level: str) -> list:
+    cmd = [sys.executable, "-m", "grader.worker", str(slot_dir)]
     if level == "full":
-        return ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", *cmd]
+        return ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", *cmd]
     return cmd

@@ -305,3 +305,36 @@ def test_parallel_equals_sequential_and_resume(batch, tmp_path):
     nb.write_text(json.dumps({**json.loads(nb.read_text()), "metadata": {**json.loads(nb.read_text())["metadata"], "x": 1}}))
     changed = grade(subset, out, batch["solutions"], "--workers", "1")
     assert "1 to grade, 4 unchanged" in changed.stderr, changed.stderr[-2000:]
+
+
+LEAVE_TRACES = """import os, time
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    open(f"{folder}/dlcourse-trace-file", "w").write("left by the previous student")
+if os.fork() == 0:  # a detached process that keeps leaving traces
+    os.setsid()
+    for i in range(3000):
+        try:
+            open(f"/dev/shm/dlcourse-trace-live-{i}", "w").write("still here")
+        except OSError:
+            pass
+        time.sleep(0.1)
+    os._exit(0)
+""" + CORRECT_DOUBLE
+
+FIND_TRACES = ("__import__('time').sleep(1.0); [open(d + '/' + n).read() for d in ('/tmp', '/var/tmp', '/dev/shm') "
+               "for n in __import__('os').listdir(d) if n.startswith('dlcourse-trace')][0]")
+
+
+@needs_isolation
+def test_nothing_passes_from_one_submission_to_the_next(batch, tmp_path):
+    """A worker slot grades submissions one after another: files and processes of one must not reach the next."""
+    subs = tmp_path / "subs"
+    for student, double in [("a_leaves_traces", LEAVE_TRACES), ("b_finds_traces", probe(FIND_TRACES))]:
+        (subs / student).mkdir(parents=True)
+        nb = notebook_for(student_edition(batch["solutions"] / "99_tiny" / "99_tiny.ipynb"), double)
+        nbformat.write(nb, str(subs / student / "99_tiny.ipynb"))
+    done = grade(subs, tmp_path / "out", batch["solutions"], "--workers", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = per_student(read_rows(tmp_path / "out"))
+    assert got["a_leaves_traces"]["score"] == 10, got["a_leaves_traces"]
+    assert got["b_finds_traces"]["score"] == 10, f"the second submission found the first one's traces: {got['b_finds_traces']}"
