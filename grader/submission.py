@@ -62,16 +62,25 @@ def _source(cell) -> str:
 
 
 def rebuild(submitted, template):
-    """(notebook to grade, notes, number of answers found): the template with the submission's answers."""
+    """(notebook to grade, notes, number of answers found): the template with the submission's answers.
+
+    A submitted cell is one of: a graded or locked cell (matched by grade id), an answer
+    recognised by its first line (when the nbgrader metadata was stripped), an unchanged
+    cell of the chapter (matched by its text: it runs once, as the template's), or a cell
+    the student added or changed, which is kept right after the chapter cell it followed.
+    """
     notes = []
     tmpl_ids = [grade_id(c) for c in template.cells]
     solution_ids = {gid for gid, c in zip(tmpl_ids, template.cells) if gid and nbgrader_meta(c).get("solution")}
-    by_id = {gid: c for gid, c in zip(tmpl_ids, template.cells) if gid}
-    answers, extras, seen = {}, {}, set()   # extras: anchor grade id -> cells added after it
-    anchor = "setup"
+    index_of = {gid: i for i, gid in enumerate(tmpl_ids) if gid}
+    by_text = {}
+    for i, c in enumerate(template.cells):
+        if not tmpl_ids[i] and _source(c).strip():
+            by_text.setdefault((c.get("cell_type"), _source(c).strip()), i)
+    answers, extras, seen = {}, {}, set()   # extras: template index -> cells added after that cell
+    anchor = index_of.get("setup", -1)
     stripped = not cell_ids(submitted) and any(c.get("cell_type") == "code" for c in submitted.cells)
-    signatures = {_first_line(_source(by_id[gid])): gid for gid in solution_ids}
-    template_sources = {_source(c).strip() for c in template.cells}
+    signatures = {_first_line(_source(template.cells[index_of[gid]])): gid for gid in solution_ids}
 
     for cell in submitted.cells:
         if cell.get("cell_type") not in ("code", "markdown", "raw"):
@@ -82,18 +91,22 @@ def rebuild(submitted, template):
             candidate = signatures.get(_first_line(_source(cell)))
             if candidate and candidate not in answers and cell.get("cell_type") == "code":
                 gid = candidate
-            elif _source(cell).strip() in template_sources:
-                continue  # an unchanged template cell
-        if gid in by_id:
+        if gid in index_of:
             if gid in seen:
                 notes.append(f"cell {gid} appears more than once: the first copy was graded")
                 continue
             seen.add(gid)
-            anchor = gid
+            anchor = index_of[gid]
             if gid in solution_ids:
                 answers[gid] = _source(cell)
-            elif _source(cell).strip() != _source(by_id[gid]).strip():
+            elif _source(cell).strip() != _source(template.cells[anchor]).strip():
                 notes.append(f"locked cell {gid} was edited: restored")
+            continue
+        text = _source(cell).strip()
+        if not text:
+            continue
+        if gid is None and (cell.get("cell_type"), text) in by_text:
+            anchor = by_text[(cell.get("cell_type"), text)]  # the chapter's own cell, unchanged
             continue
         extra = nbformat.v4.new_code_cell(_source(cell)) if cell.get("cell_type") == "code" \
             else nbformat.v4.new_markdown_cell(_source(cell))
@@ -112,8 +125,8 @@ def rebuild(submitted, template):
         notes.append(f"no answer cell found for: {', '.join(unanswered)}")
 
     graded = copy.deepcopy(template)
-    cells = []
-    for gid, cell in zip(tmpl_ids, graded.cells):
+    cells = list(extras.get(-1, []))
+    for i, (gid, cell) in enumerate(zip(tmpl_ids, graded.cells)):
         if gid in solution_ids and gid in answers:
             cell.source = answers[gid]
         if nbgrader_meta(cell).get("grade"):
@@ -121,7 +134,7 @@ def rebuild(submitted, template):
         cells.append(cell)
         if gid == "setup":
             cells.append(_marked(nbformat.v4.new_code_cell(guard.SNAPSHOT)))
-        cells.extend(extras.get(gid, []))
+        cells.extend(extras.get(i, []))
     graded.cells = cells
     return graded, notes, len(answers)
 

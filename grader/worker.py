@@ -123,7 +123,7 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
     from .batch import nbgrader_config
-    from .execute import ConciseErrors, DemoteStderr, RemoveGuards, SafeExecute
+    from .execute import ConciseErrors, DemoteStderr, FeedbackExporter, RemoveGuards, SafeExecute
 
     course = job_dir / "course"
     cfg = nbgrader_config(course)
@@ -135,6 +135,7 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
                                              LimitOutput, DemoteStderr, SaveAutoGrades, AssignLatePenalties,
                                              CheckCellMetadata]
     cfg.GenerateFeedback.preprocessors = [GetGrades, ConciseErrors, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    cfg.GenerateFeedback.exporter_class = FeedbackExporter
     cfg.ClearHiddenTests.enforce_metadata = False
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
     student, chapter = job["student"], job["chapter"]
