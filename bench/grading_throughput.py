@@ -5,11 +5,13 @@
 Builds COUNT submissions of one chapter (solution, blank student edition and half-answered
 copies, in turn), grades them once with nbgrader alone (one process, one after the other,
 no sandbox) and once with `python -m grader --workers N`, checks that both give the same
-scores, and prints the speed-up and the grader's overhead per submission beyond running
-the notebook itself.
+scores, and prints the speed-up and where the grader's time per submission goes: running
+the notebook, the rest of nbgrader's autograde, the feedback page, cleaning the sandbox
+between submissions, and the batch's own bookkeeping.
 """
 import argparse
 import csv
+import json
 import os
 import pathlib
 import subprocess
@@ -96,22 +98,31 @@ def main() -> int:
         submissions(args.chapter, args.count, subs)
         t_plain, t_plain_feedback, plain = plain_nbgrader(args.chapter, subs, tmp / "plain")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "grader", str(subs), "--out", str(tmp / "grader"), "--chapter",
-                        args.chapter, "--workers", str(args.workers), "--force"], cwd=REPO, check=True,
-                       capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "grader", str(subs), "--out", str(tmp / "grader"), "--chapter",
+                               args.chapter, "--workers", str(args.workers), "--force"], cwd=REPO, check=True,
+                              capture_output=True, text=True, env={**os.environ, "GRADER_TIMINGS": "1"})
         t_grader = time.perf_counter() - start
+        jobs = [json.loads(line.split(":", 1)[1]) for line in done.stderr.splitlines()
+                if line.startswith("grader-timings:")]
         ours = read_scores(tmp / "grader" / "grades.csv")
         t_exec = execution_only(args.chapter)
     assert ours == plain, f"the grader and nbgrader disagree: {ours} vs {plain}"
-    overhead = t_grader * args.workers / args.count - t_exec
+    assert len(jobs) == args.count, f"timings for {len(jobs)} of {args.count} submissions"
+    mean = {key: sum(j[key] for j in jobs) / len(jobs) for key in ("execute", "autograde", "feedback", "worker", "total")}
     print(f"chapter {args.chapter}, {args.count} submissions, {os.cpu_count()} cores")
     print(f"plain nbgrader autograde (sequential):         {t_plain:7.1f} s  ({t_plain / args.count:.1f} s each)")
     print(f"plain autograde + generate_feedback:           {t_plain_feedback:7.1f} s  ({t_plain_feedback / args.count:.1f} s each)")
     print(f"grader --workers {args.workers} (sandbox, feedback):    {t_grader:7.1f} s  ({t_grader / args.count:.1f} s each)")
     print(f"speed-up: {t_plain / t_grader:.2f}x against autograde alone, "
           f"{t_plain_feedback / t_grader:.2f}x against autograde + feedback")
-    print(f"executing the notebook alone: {t_exec:.1f} s; grader overhead per submission "
-          f"(worker-seconds beyond execution): {overhead:.1f} s")
+    print(f"executing the notebook alone, fresh kernel: {t_exec:.1f} s")
+    print(f"grader, per submission (mean of {len(jobs)}, two at a time): {mean['total']:.1f} s in all = "
+          f"{mean['execute']:.1f} s running the notebook (kernel forked by the zygote)"
+          f" + {mean['autograde'] - mean['execute']:.1f} s rest of autograde"
+          f" + {mean['feedback']:.1f} s feedback page"
+          f" + {mean['worker'] - mean['autograde'] - mean['feedback']:.1f} s sandbox cleaning"
+          f" + {mean['total'] - mean['worker']:.1f} s job preparation and bookkeeping")
+    print(f"overhead beyond running the notebook: {mean['total'] - mean['execute']:.1f} s per submission")
     return 0
 
 

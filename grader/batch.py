@@ -7,7 +7,8 @@ Accepted layouts (the student id is the folder name)::
 
 A notebook with another name is matched to its chapter by its graded cells.
 Each submission is rebuilt on the chapter's template (grader.submission), run by
-nbgrader in a sandbox of its own (grader.sandbox, grader.worker), and its scores
+nbgrader in one of the worker slots, each a long-lived sandbox cleaned between
+submissions (grader.sandbox, grader.worker, grader.zygote), and its scores
 are then written into one gradebook by this process alone, one at a time, so the
 gradebook ends up as a sequential run would leave it. Every problem with one
 submission becomes a zero with a reason for that student; the batch goes on.
@@ -263,7 +264,8 @@ class Batch:
         else:
             result = json.loads(result_file.read_text())
             if os.environ.get("GRADER_TIMINGS"):
-                print(f"grader: {student}: {result.get('seconds')}, total {time.perf_counter() - start:.1f} s", file=sys.stderr)
+                timings = {"student": student, **result.get("seconds", {}), "total": round(time.perf_counter() - start, 2)}
+                print(f"grader-timings: {json.dumps(timings)}", file=sys.stderr)
             outcome.status, outcome.reason = result["status"], result["reason"]
             for g, score in result["cells"].items():
                 if g in outcome.cells:

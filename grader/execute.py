@@ -1,5 +1,6 @@
 """nbgrader preprocessors the grader adds to autograding and feedback, and its feedback page exporter."""
 import re
+import time
 
 from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -52,8 +53,11 @@ class SafeExecute(Execute):
     # rebind it, or the override above would never run.
     execute_cell = run_sync(async_execute_cell)
 
+    last_seconds = 0.0  # how long the last notebook took to run, kernel start and shutdown included
+
     def preprocess(self, nb, resources=None, km=None):
         self._died_at = None
+        started = time.perf_counter()
         try:
             return super().preprocess(nb, resources, km)
         except Exception as exc:
@@ -65,6 +69,8 @@ class SafeExecute(Execute):
                 if cell.cell_type == "code" and not cell.get("outputs") and cell.get("execution_count") is None:
                     cell.outputs = [_error("NotRun", f"not run: the kernel failed ({reason})")]
             return nb, resources
+        finally:
+            SafeExecute.last_seconds = time.perf_counter() - started
 
 
 class RemoveGuards(NbGraderPreprocessor):

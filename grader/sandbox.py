@@ -1,11 +1,13 @@
-"""How much isolation this machine allows, and the command that runs one grading job.
+"""How much isolation this machine allows, and the command that starts one grading worker.
 
 Linux as root (a lab server, CI, a container): full isolation. The worker runs under
-``unshare --net --mount --pid --fork --kill-child``: no network but a private
-loopback, secrets hidden under empty mounts, a private /tmp, and one kill ends
-every process the submission started. The student's kernel runs under a user id
-of its own (one per worker slot, so the process limit is per slot) with limits
-on memory, processes, file size and open files.
+``unshare --net --mount --pid --fork --mount-proc --kill-child``: no network but a
+private loopback, secrets hidden under empty mounts, a private /tmp, a /proc that
+shows only the sandbox's own processes, and one kill ends every process it started.
+The student's kernel runs under a user id of its own (one per worker slot, so the
+process limit is per slot) with limits on memory, processes, file size and open
+files; between two submissions the worker kills that user id's processes and
+deletes its files.
 
 Elsewhere (not root, macOS, WSL without namespaces): the same limits where the OS
 offers them, in a process group that the batch kills on time-out, but no network

@@ -67,7 +67,8 @@ def rebuild(submitted, template):
     A submitted cell is one of: a graded or locked cell (matched by grade id), an answer
     recognised by its first line (when the nbgrader metadata was stripped), an unchanged
     cell of the chapter (matched by its text: it runs once, as the template's), or a cell
-    the student added or changed, which is kept right after the chapter cell it followed.
+    the student added (kept right after the chapter cell it followed) or changed (kept
+    right after the chapter's version, so that the student's edit takes effect).
     """
     notes = []
     tmpl_ids = [grade_id(c) for c in template.cells]
@@ -79,6 +80,7 @@ def rebuild(submitted, template):
             by_text.setdefault((c.get("cell_type"), _source(c).strip()), i)
     answers, extras, seen = {}, {}, set()   # extras: template index -> cells added after that cell
     anchor = index_of.get("setup", -1)
+    in_step = False  # the last submitted cell was one of the chapter's: a changed cell now is an edit of the next
     stripped = not cell_ids(submitted) and any(c.get("cell_type") == "code" for c in submitted.cells)
     signatures = {_first_line(_source(template.cells[index_of[gid]])): gid for gid in solution_ids}
 
@@ -96,7 +98,7 @@ def rebuild(submitted, template):
                 notes.append(f"cell {gid} appears more than once: the first copy was graded")
                 continue
             seen.add(gid)
-            anchor = index_of[gid]
+            anchor, in_step = index_of[gid], True
             if gid in solution_ids:
                 answers[gid] = _source(cell)
             elif _source(cell).strip() != _source(template.cells[anchor]).strip():
@@ -106,8 +108,13 @@ def rebuild(submitted, template):
         if not text:
             continue
         if gid is None and (cell.get("cell_type"), text) in by_text:
-            anchor = by_text[(cell.get("cell_type"), text)]  # the chapter's own cell, unchanged
+            anchor, in_step = by_text[(cell.get("cell_type"), text)], True  # the chapter's own cell, unchanged
             continue
+        following = template.cells[anchor + 1] if anchor + 1 < len(template.cells) else None
+        if in_step and following is not None and not tmpl_ids[anchor + 1] \
+                and following.get("cell_type") == cell.get("cell_type"):
+            anchor += 1  # the student's edit of the chapter's next cell: it runs right after the original
+        in_step = False
         extra = nbformat.v4.new_code_cell(_source(cell)) if cell.get("cell_type") == "code" \
             else nbformat.v4.new_markdown_cell(_source(cell))
         if gid:

@@ -154,7 +154,8 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
                 cells[g.name] = float(g.score)
     reason = "" if feedback["success"] else "graded, but no feedback page could be written: " + last_line(feedback)
     return {"status": "graded", "reason": reason, "cells": cells,
-            "seconds": {"autograde": round(t1 - t0, 2), "feedback": round(t2 - t1, 2)}}
+            "seconds": {"execute": round(SafeExecute.last_seconds, 2), "autograde": round(t1 - t0, 2),
+                        "feedback": round(t2 - t1, 2)}}
 
 
 def last_line(result: dict) -> str:
