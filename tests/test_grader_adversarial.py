@@ -338,3 +338,20 @@ def test_nothing_passes_from_one_submission_to_the_next(batch, tmp_path):
     got = per_student(read_rows(tmp_path / "out"))
     assert got["a_leaves_traces"]["score"] == 10, got["a_leaves_traces"]
     assert got["b_finds_traces"]["score"] == 10, f"the second submission found the first one's traces: {got['b_finds_traces']}"
+
+
+def test_a_submission_over_the_notebook_time_limit_costs_only_its_own_grade(batch, tmp_path):
+    """The notebook limit stops the whole worker slot; the next submission gets a fresh one."""
+    subs = tmp_path / "subs"
+    slow = "import time\ntime.sleep(8)\n"
+    for student, nb in [("a_too_slow", notebook_for(student_edition(batch["solutions"] / "99_tiny" / "99_tiny.ipynb"),
+                                                    slow + CORRECT_DOUBLE, slow + CORRECT_NORM2)),
+                        ("b_honest", notebook_for(student_edition(batch["solutions"] / "99_tiny" / "99_tiny.ipynb")))]:
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, str(subs / student / "99_tiny.ipynb"))
+    done = grade(subs, tmp_path / "out", batch["solutions"], "--workers", "1", "--notebook-timeout", "12")
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = per_student(read_rows(tmp_path / "out"))
+    assert got["a_too_slow"]["score"] == 0 and "notebook time limit" in got["a_too_slow"]["reason"], got["a_too_slow"]
+    assert got["b_honest"]["score"] == 10, got["b_honest"]
+    assert (tmp_path / "out" / "jobs" / "a_too_slow__99_tiny").is_dir(), "the failed job is kept for inspection"
