@@ -1,0 +1,12 @@
+# MUTANT: pairs grad_out with the first L_out inputs for every tap (drops the +k offset in dw)
+def conv1d_backward(x, w, grad_out):
+    """(dx, dw, db) of y = conv1d(x, w) + b, for x (C_in, L), w (C_out, C_in, K), grad_out (C_out, L-K+1)."""
+    C_out, C_in, K = w.shape
+    L_out = x.shape[1] - K + 1
+    if grad_out.shape != (C_out, L_out):
+        raise ValueError(f"grad_out must have shape {(C_out, L_out)}, got {grad_out.shape}")
+    dx, dw = np.zeros_like(x), np.empty_like(w)
+    for k in range(K):
+        dw[:, :, k] = grad_out @ x[:, :L_out].T
+        dx[:, k:k + L_out] += w[:, :, k].T @ grad_out
+    return dx, dw, grad_out.sum(axis=1)

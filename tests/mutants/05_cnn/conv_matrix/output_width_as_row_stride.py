@@ -1,0 +1,14 @@
+# MUTANT: steps between input rows by the OUTPUT width (confuses the two row lengths)
+def conv2d_matrix(w, H, W):
+    """The matrix T with T @ x.ravel() == valid cross-correlation of x (H x W) with w (kh x kw), raveled."""
+    kh, kw = w.shape
+    if kh > H or kw > W:
+        raise ValueError(f"a {kh} x {kw} kernel does not fit in a {H} x {W} input")
+    Ho, Wo = H - kh + 1, W - kw + 1
+    T = np.zeros((Ho * Wo, H * W))
+    for i in range(Ho):
+        for j in range(Wo):
+            for a in range(kh):
+                start = (i + a) * Wo + j
+                T[i * Wo + j, start:start + kw] = w[a]
+    return T

@@ -1,0 +1,11 @@
+# MUTANT: true convolution in the depthwise step (kernel flipped)
+def separable_conv2d(x, w_depth, w_point):
+    """Depthwise (one k x k kernel per channel) then pointwise (1 x 1) convolution of x, shape (C, H, W)."""
+    C, H, W = x.shape
+    k = w_depth.shape[-1]
+    Ho, Wo = H - k + 1, W - k + 1
+    depth = np.zeros((C, Ho, Wo))
+    for a in range(k):
+        for b in range(k):
+            depth += w_depth[:, k - 1 - a, k - 1 - b, None, None] * x[:, a:a + Ho, b:b + Wo]
+    return np.tensordot(w_point, depth, axes=(1, 0))
