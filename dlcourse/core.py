@@ -30,7 +30,7 @@ def describe_device(dev: torch.device) -> str:
         return f"PyTorch runs on GPU: {torch.cuda.get_device_name(dev)}"
     if dev.type == "mps":
         return "PyTorch runs on Apple MPS (GPU)"
-    return "PyTorch runs on the CPU: no GPU is present, so GPU timings below are CPU timings"
+    return "PyTorch runs on the CPU: no GPU is present, so the GPU comparisons below show CPU timings only"
 
 
 def seed(s: int = 0) -> np.random.Generator:
