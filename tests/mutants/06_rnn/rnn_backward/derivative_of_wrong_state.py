@@ -1,0 +1,14 @@
+# MUTANT: uses the tanh derivative of the previous state (1 - h_(t-1)^2) instead of the current one
+def rnn_backward(xs, h0, W_ih, W_hh, hs, dhs):
+    """(dW_ih, dW_hh, db, dh0) for h_t = tanh(x_t W_ih^T + h_(t-1) W_hh^T + b), given dL/dh_t from the loss."""
+    T = xs.shape[0]
+    dW_ih, dW_hh, db = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        h_prev = hs[t - 1] if t > 0 else h0
+        da = (dhs[t] + dh_next) * (1.0 - h_prev ** 2)
+        dW_ih += da.T @ xs[t]
+        dW_hh += da.T @ h_prev
+        db += da.sum(axis=0)
+        dh_next = da @ W_hh
+    return dW_ih, dW_hh, db, dh_next

@@ -1,0 +1,13 @@
+# MUTANT: returns h_0..h_(T-1) (includes the initial state, drops the last)
+def rnn_forward(xs, h0, W_ih, W_hh, b):
+    """Hidden states h_1..h_T, shape (T, N, H), of a tanh RNN run over xs (T, N, I) from h0 (N, H)."""
+    T, N, I = xs.shape
+    H = W_hh.shape[0]
+    if W_ih.shape != (H, I) or W_hh.shape != (H, H) or h0.shape != (N, H) or b.shape != (H,):
+        raise ValueError(f"shapes do not fit: xs {xs.shape}, h0 {h0.shape}, W_ih {W_ih.shape}, W_hh {W_hh.shape}")
+    hs = np.empty((T, N, H))
+    h = h0
+    for t in range(T):
+        hs[t] = h
+        h = np.tanh(xs[t] @ W_ih.T + h @ W_hh.T + b)
+    return hs
