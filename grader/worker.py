@@ -181,7 +181,7 @@ class Slot:
         else:
             private = pathlib.Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
         os.chdir(slot_dir)  # the old path may now be covered
-        self.slot_dir, self.socket = slot_dir, str(private / "zygote.sock")
+        self.slot_dir, self.private, self.socket = slot_dir, private, str(private / "zygote.sock")
         self.zygote_env = {**os.environ, **kernel_environment(self.limits, config["repo"]),
                            "MPLCONFIGDIR": str(private / "matplotlib")}
         self.zygote = None
@@ -287,6 +287,9 @@ def main(argv=None) -> int:
     finally:
         if slot.zygote is not None:
             slot.zygote.kill()
+            slot.zygote.wait()
+        if not slot.sandboxed:  # in a sandbox the folder vanishes with the mount namespace
+            shutil.rmtree(slot.private, ignore_errors=True)
     return 0
 
 
