@@ -49,6 +49,17 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 GRADER_VERSION = "2"  # bump when grading itself changes, so that --resume regrades everything
 
 
+class SelfCheckFailed(RuntimeError):
+    """The grader could not grade its own reference solution and blank edition correctly."""
+
+    def __init__(self, problems):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+_SELF_CHECKED = set()  # self-check keys that passed in this process
+
+
 @dataclasses.dataclass
 class Outcome:
     student: str
@@ -177,6 +188,7 @@ class Batch:
         self.state_path = out / "state.json"
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
         self.known_ids = {}
+        self.stopping = False  # set when the batch is interrupted: running jobs are then not recorded
 
     # -- planning ---------------------------------------------------------------------------
     def grade_ids(self, chapter):
@@ -233,7 +245,8 @@ class Batch:
         return Outcome(student, chapter, 0.0, sum(m for _, m in cells.values()), "rejected", reason, [], cells)
 
     # -- running ----------------------------------------------------------------------------
-    def run_job(self, worker, student, chapter, nb, notes) -> Outcome:
+    def run_job(self, worker, student, chapter, nb, notes, publish=True) -> Outcome:
+        """Grade one rebuilt notebook in ``worker``; ``publish``: copy its feedback and autograded notebook into OUT."""
         start = time.perf_counter()
         name = f"{student}__{chapter}"
         worker.ensure_running()
@@ -255,8 +268,8 @@ class Batch:
         max_cells = self.course.max_scores[chapter]
         outcome = Outcome(student, chapter, max_score=sum(max_cells.values()), notes=list(notes),
                           cells={g: [0.0, m] for g, m in max_cells.items()})
-        if ended == "timeout":
-            outcome.status = "error"
+        if ended == "timeout":  # the submission's doing (an endless loop in a cell is caught per cell before)
+            outcome.status = "rejected"
             outcome.reason = f"stopped after {self.limits.notebook_timeout_s} s (the notebook time limit)"
         elif not result_file.exists():
             outcome.status = "error"
@@ -270,9 +283,11 @@ class Batch:
             for g, score in result["cells"].items():
                 if g in outcome.cells:
                     outcome.cells[g][0] = float(score)
+            if result.get("scrubbed"):
+                outcome.notes.append(f"feedback: {result['scrubbed']} line(s) of hidden test code removed")
             for kind, suffix in (("feedback", "html"), ("autograded", "ipynb")):
                 made = course / kind / student / chapter / f"{chapter}.{suffix}"
-                if made.exists():
+                if made.exists() and publish:
                     dest = self.out / kind / student / chapter
                     dest.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(made, dest / made.name)
@@ -280,7 +295,7 @@ class Batch:
                 outcome.reason = outcome.reason or _failure_summary(course / "autograded" / student / chapter / f"{chapter}.ipynb")
         outcome.score = sum(s for s, _ in outcome.cells.values())
         outcome.seconds = time.perf_counter() - start
-        if outcome.status == "error":  # failed jobs stay in OUT/jobs/ for the instructor to inspect
+        if outcome.status == "error" or ended == "timeout":  # kept in OUT/jobs/ for the instructor to inspect
             kept = self.out / "jobs" / name
             shutil.rmtree(kept, ignore_errors=True)
             kept.parent.mkdir(exist_ok=True)
@@ -305,14 +320,17 @@ class Batch:
         unchanged = len(jobs) - len(todo)
         print(f"grader: {len(todo)} to grade, {unchanged} unchanged, {len(decided)} rejected; "
               f"{min(self.workers, max(len(todo), 1))} worker(s), isolation: {self.level}", file=sys.stderr)
-        progress = Progress(len(todo))
         workers = [SlotWorker(self, i) for i in range(min(self.workers, max(len(todo), 1)))]
         idle = queue.Queue()
         for worker in workers:
             idle.put(worker)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(workers))
+        progress = Progress(len(todo))
 
         def work(item):
             student, chapter, nb, notes, digest = item
+            if self.stopping:
+                return None
             worker = idle.get()
             try:
                 progress.started(student)
@@ -322,19 +340,103 @@ class Batch:
                 outcome.status = "error"
             finally:
                 idle.put(worker)
+            if self.stopping:  # interrupted while it ran: not recorded, graded again next time
+                return None
             done = self.finish(outcome, digest)
             progress.finished(outcome)
             return done
 
         try:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(workers)) as pool:
-                outcomes += list(pool.map(work, todo))
+            if todo:
+                for worker in workers:  # from this thread, which lives as long as the batch (see sandbox.worker_command)
+                    worker.ensure_running()
+            self.self_check(sorted({item[1] for item in todo}), workers, pool)
+            futures = [pool.submit(work, item) for item in todo]
+            for future in futures:
+                done = future.result()
+                if done is not None:
+                    outcomes.append(done)
+            for worker in workers:  # gracefully, from this thread, before the pool's threads end
+                worker.stop()
+        except BaseException:
+            self.stopping = True
+            for worker in workers:
+                worker.kill()
+            raise
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             for worker in workers:
                 worker.stop()
-        progress.close()
+            progress.close()
         outcomes.sort(key=lambda o: (o.chapter, o.student))
         return outcomes
+
+    # -- the grader checks itself -----------------------------------------------------------
+    def self_check(self, chapters_to_grade, workers, pool) -> None:
+        """Before any student: the reference solution must earn full marks and the blank student edition
+        zero, through the whole pipeline (sandbox, rebuild, guards). Remembered per chapter, grader
+        code, limits and Python, so that it costs two executions once, not every batch."""
+        checks = []
+        for chapter in chapters_to_grade:
+            key = self.self_check_key(chapter)
+            if key in _SELF_CHECKED or self.cache_file(key).exists():
+                continue
+            solution = submission.read_notebook(self.solutions / chapter / f"{chapter}.ipynb")
+            release = self.course.release(chapter)
+            for kind, source in (("solution", solution), ("blank", release)):
+                graded_nb, _, _ = submission.rebuild(source, release)
+                checks.append((chapter, kind, key, graded_nb))
+        if not checks:
+            return
+        print(f"grader: self-check: grading the reference solution and the blank edition of "
+              f"{', '.join(sorted({c[0] for c in checks}))} first", file=sys.stderr)
+        idle = queue.Queue()
+        for worker in workers:
+            idle.put(worker)
+
+        def check(item):
+            chapter, kind, key, nb = item
+            worker = idle.get()
+            try:
+                return item, self.run_job(worker, f"selfcheck-{kind}", chapter, nb, [], publish=False)
+            except Exception as exc:
+                return item, Outcome("selfcheck", chapter, status="error", reason=f"{type(exc).__name__}: {exc}")
+            finally:
+                idle.put(worker)
+
+        problems, passed = [], {}
+        for (chapter, kind, key, _), outcome in pool.map(check, checks):
+            full = sum(m for _, m in outcome.cells.values()) or outcome.max_score
+            if kind == "solution" and not (outcome.status == "graded" and outcome.cells
+                                           and all(s == m for s, m in outcome.cells.values())):
+                problems.append(f"{chapter}: the reference solution scored {outcome.score:g}/{full:g} instead of "
+                                f"full marks ({outcome.status}: {outcome.reason or 'no reason given'})")
+            elif kind == "blank" and not (outcome.status == "graded" and outcome.score == 0):
+                passing = [g for g, (s, _) in outcome.cells.items() if s]
+                problems.append(f"{chapter}: the blank student edition scored {outcome.score:g}/{full:g} instead of "
+                                f"0 ({outcome.status}: {outcome.reason or 'passing: ' + ', '.join(passing)})")
+            else:
+                passed[key] = passed.get(key, 0) + 1
+        if problems:
+            raise SelfCheckFailed(problems)
+        for key, count in passed.items():
+            if count == 2:
+                _SELF_CHECKED.add(key)
+                try:
+                    self.cache_file(key).parent.mkdir(parents=True, exist_ok=True)
+                    self.cache_file(key).write_text(json.dumps({"passed": time.strftime("%Y-%m-%d %H:%M:%S")}))
+                except OSError:
+                    pass  # a read-only checkout: the check runs again next time
+
+    def self_check_key(self, chapter) -> str:
+        grader_code = b"".join(p.read_bytes() for p in sorted(pathlib.Path(__file__).parent.glob("*.py")))
+        return _sha256((self.solutions / chapter / f"{chapter}.ipynb").read_bytes(), grader_code,
+                       NBGRADER_CONFIG.read_bytes(), repr(self.limits).encode(), sys.executable.encode(),
+                       self.level.encode())
+
+    @staticmethod
+    def cache_file(key) -> pathlib.Path:
+        return REPO / ".workspace" / "grader-selfcheck" / f"{key}.json"
 
     def finish(self, outcome: Outcome, digest) -> Outcome:
         """Record an outcome in the gradebook and in the resume state."""
@@ -412,14 +514,14 @@ class SlotWorker:
         return lines[-1][:300] if lines else "no result"
 
     def kill(self) -> None:
-        if self.proc is None:
+        proc, self.proc = self.proc, None  # another thread may be killing it too
+        if proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.proc.wait()
-        self.proc = None
+        proc.wait()
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -508,11 +610,19 @@ def summary_table(outcomes) -> str:
     if not outcomes:
         return "no submissions graded"
     rows = [("student", "chapter", "score", "status", "reason")]
-    rows += [(o.student, o.chapter, f"{o.score:g}/{o.max_score:g}", o.status, o.reason[:80]) for o in outcomes]
+    rows += [(o.student, o.chapter, f"{o.score:g}/{o.max_score:g}", o.status, " ".join(o.reason.split())[:80])
+             for o in outcomes]
     lines = _table(rows)
     scores = [o.score for o in outcomes]
     lines.append(f"{len(outcomes)} submission(s): mean {sum(scores) / len(scores):.2f}, "
                  f"min {min(scores):g}, max {max(scores):g}")
+    count = {status: sum(o.status == status for o in outcomes) for status in ("graded", "rejected", "error")}
+    lines.append(f"{count['graded']} graded, {count['rejected']} rejected (the submission's fault: not a notebook, "
+                 f"the wrong chapter, over the time limit), {count['error']} grader error(s)")
+    scrubbed = [o.student for o in outcomes if any(n.startswith("feedback:") for n in o.notes)]
+    if scrubbed:
+        lines.append(f"hidden test code was removed from the feedback of: {', '.join(scrubbed[:10])}"
+                     f"{' and more' if len(scrubbed) > 10 else ''} (their code printed or raised it)")
     per_cell = {}
     for o in outcomes:
         for g, (s, m) in o.cells.items():
@@ -568,9 +678,34 @@ def main(argv=None) -> int:
     limits = Limits(memory_mb=args.memory_mb, processes=args.processes, file_size_mb=args.file_size_mb,
                     cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
                     output_lines=args.output_lines)
-    outcomes = run(args.submissions, args.out, args.chapter, solutions=args.solutions, workers=args.workers,
-                   limits=limits, force=args.force)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: stop the workers, keep what is recorded
+        signal.signal(sig, _interrupt)
+    try:
+        outcomes = run(args.submissions, args.out, args.chapter, solutions=args.solutions, workers=args.workers,
+                       limits=limits, force=args.force)
+    except SelfCheckFailed as exc:
+        print("grader: the self-check failed, so no submission was graded: the grader cannot grade this chapter "
+              "correctly here (a broken environment, sandbox or chapter?):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"grader:   {problem}", file=sys.stderr)
+        print(f"grader: the failed jobs are kept in {args.out.resolve() / 'jobs'}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt as exc:
+        name = signal.Signals(exc.args[0]).name if exc.args and isinstance(exc.args[0], int) else "SIGINT"
+        print(f"\ngrader: interrupted ({name}): every worker and sandbox is stopped; what was graded is recorded, "
+              "and running the same command again grades the rest", file=sys.stderr)
+        return 128 + (exc.args[0] if exc.args and isinstance(exc.args[0], int) else signal.SIGINT)
     out = args.out.resolve()
     print(summary_table(outcomes))
     print(f"\ngrades: {out / 'grades.csv'}\nper exercise: {out / 'exercises.csv'}\nfeedback: {out / 'feedback'}")
+    errors = [o for o in outcomes if o.status == "error"]
+    if errors:
+        print(f"\ngrader: {len(errors)} submission(s) ended in a grader error (the grader's or this machine's "
+              f"problem, not the student's): {', '.join(f'{o.student}/{o.chapter}' for o in errors[:10])}; "
+              "see OUT/jobs and the reason column, fix it and run again (they are regraded)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signum)

@@ -35,6 +35,9 @@ class SafeExecute(Execute):
                 cell.outputs = [_error("NotRun", f"not run: the kernel died in an earlier cell ({self._died_at})")]
             return cell
         self._timed_out = False
+        source = cell.get("source", "")
+        if cell.cell_type == "code":
+            cell.source = mark(cell, source)
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
             if self._timed_out:  # say "too slow", not the KeyboardInterrupt that stopped it
@@ -48,6 +51,8 @@ class SafeExecute(Execute):
             cell.outputs.append(_error("KernelDied", "the kernel died while running this cell "
                                                      "(it exited, crashed or ran out of memory)"))
             return cell
+        finally:
+            cell.source = source
 
     # nbclient binds the synchronous wrapper to its own coroutine at class creation:
     # rebind it, or the override above would never run.
@@ -73,6 +78,26 @@ class SafeExecute(Execute):
             SafeExecute.last_seconds = time.perf_counter() - started
 
 
+def role(cell) -> str:
+    """What a cell is to the grading kernel (grader.protect): setup, snapshot, guard, test, or '' (anyone's)."""
+    meta = cell.get("metadata", {})
+    if meta.get(guard.MARK):
+        return "snapshot" if cell.get("source") == guard.SNAPSHOT else "guard"
+    nbgrader = meta.get("nbgrader", {})
+    if nbgrader.get("grade_id") == "setup":
+        return "setup"
+    return "test" if nbgrader.get("grade") else ""
+
+
+def mark(cell, source: str) -> str:
+    """The code sent to the kernel: a grader cell's with its role on the first line; any other cell's
+    such that it can never pass for a grader cell."""
+    kind = role(cell)
+    if kind:
+        return f"{guard.MARKER}{kind}\n{source}"
+    return "#\n" + source if source.startswith(guard.MARKER) else source
+
+
 class RemoveGuards(NbGraderPreprocessor):
     """Drop the cells the grader added (see grader.guard) before scoring and feedback."""
 
@@ -94,15 +119,79 @@ class DemoteStderr(NbGraderPreprocessor):
         return cell, resources
 
 
+MESSAGE_CHARS = 400  # a failed test's message in the feedback: the course's text plus a bounded repr of the answer
+
+
 class ConciseErrors(NbGraderPreprocessor):
-    """Feedback shows a failed test's message, never the traceback (it would quote hidden test code)."""
+    """In the feedback a graded cell shows only why it failed: the test's message, cut to a bounded
+    length, never the traceback (it would quote hidden test code) nor anything the cell printed or
+    displayed (student code running inside the test could print what it saw of the test)."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            for out in cell.outputs:
-                if out.get("output_type") == "error":
-                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+            errors = [out for out in cell.outputs if out.get("output_type") == "error"]
+            for out in errors:
+                out["ename"] = str(out.get("ename", "Error"))[:80]
+                out["evalue"] = _bounded(str(out.get("evalue", "")))
+                out["traceback"] = [f"{out['ename']}: {out['evalue']}"]
+            cell.outputs = errors
         return cell, resources
+
+
+def _bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more characters not shown]"
+
+
+def secret_lines(source_nb) -> set:
+    """The lines of a chapter's hidden tests that its student edition does not show (stripped, at least 12 characters)."""
+    hidden = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
+    lines, shown = set(), set()
+    for cell in source_nb.cells:
+        text = cell.get("source", "")
+        blocks = hidden.findall(text)
+        for block in blocks:
+            lines |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) >= 12}
+        shown |= {ln.strip() for ln in hidden.sub("", text).splitlines()}
+    return lines - shown
+
+
+class ScrubHiddenTests(NbGraderPreprocessor):
+    """The last defence: no line of hidden test code reaches a feedback page, whatever printed it.
+
+    ``secrets`` (set by the worker from the chapter's source) are the hidden tests' lines; every
+    output line that contains one is replaced, and ``removed`` counts them for the instructor."""
+
+    secrets: set = set()
+    removed = 0
+    PLACEHOLDER = "[removed by the grader: a line of hidden test code]"
+
+    def preprocess(self, nb, resources):
+        ScrubHiddenTests.removed = 0
+        if self.secrets:
+            for cell in nb.cells:
+                for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                    self._scrub_output(out)
+        return nb, resources
+
+    def _scrub(self, text):
+        if isinstance(text, list):
+            return [self._scrub(t) for t in text]
+        if not isinstance(text, str):
+            return text
+        kept = []
+        for line in text.splitlines(keepends=True):
+            if any(secret in line for secret in self.secrets):
+                ScrubHiddenTests.removed += 1
+                line = self.PLACEHOLDER + ("\n" if line.endswith("\n") else "")
+            kept.append(line)
+        return "".join(kept)
+
+    def _scrub_output(self, out):
+        for key in ("text", "evalue", "traceback"):
+            if key in out:
+                out[key] = self._scrub(out[key])
+        for mime, value in list(out.get("data", {}).items()):
+            out["data"][mime] = self._scrub(value)
 
 
 class FeedbackExporter(HTMLExporter):

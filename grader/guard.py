@@ -12,6 +12,9 @@ replacing a helper's ``__code__``). Code that runs in the same process can alway
 dig deeper (e.g. find and disable the guard itself); the instructor's guide says so.
 """
 MARK = "dlcourse_guard"
+# The first line the grader puts on the code it sends for each cell it owns, followed by the
+# cell's role (setup, snapshot, guard, test); the grading kernel (grader.protect) acts on it.
+MARKER = "# dlcourse grader cell: "
 
 SNAPSHOT = r'''
 def __dlcourse_make_guard():
@@ -51,6 +54,22 @@ def __dlcourse_make_guard():
             obj.__defaults__, obj.__kwdefaults__ = defaults, kwdefaults
         vars(builtins).update(builtin_names)
         user_ns.update(names)
+
+    # IPython puts these into builtins while a cell runs and takes them out afterwards.
+    swapped = {"input", "getpass", "get_ipython", "exit", "quit"}
+
+    def changed():
+        """What restore() would put back now: the grading kernel fails a test during which this grew."""
+        found = [name for name, module in modules.items() if sys.modules.get(name) is not module]
+        for name, module in modules.items():
+            current = vars(module)
+            found += [f"{name}.{key}" for key, value in attrs[name].items()
+                      if current.get(key, object()) is not value and not (name == "builtins" and key in swapped)]
+        found += [f"{obj.__module__}.{obj.__qualname__}" for obj, co, defaults, kwdefaults in code.values()
+                  if obj.__code__ is not co or obj.__defaults__ is not defaults]
+        return found
+
+    restore.changed = changed
     return restore
 
 with __import__("warnings").catch_warnings():

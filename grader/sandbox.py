@@ -39,7 +39,12 @@ def isolation() -> tuple:
 
 
 def worker_command(slot_dir, level: str) -> list:
+    """The worker dies with the thread of the batch that started it (PR_SET_PDEATHSIG through ``setpriv``),
+    so that a batch killed outright leaves no sandbox running; ``unshare --kill-child`` then takes the
+    sandbox's every process with it."""
     cmd = [sys.executable, "-m", "grader.worker", str(slot_dir)]
     if level == "full":
-        return ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", *cmd]
+        cmd = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", *cmd]
+    if sys.platform.startswith("linux") and shutil.which("setpriv"):
+        cmd = ["setpriv", "--pdeathsig", "KILL", *cmd]
     return cmd

@@ -24,6 +24,8 @@ import tempfile
 import time
 import uuid
 
+import nbformat
+
 from . import kernel
 from .limits import Limits
 
@@ -123,7 +125,8 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
     from .batch import nbgrader_config
-    from .execute import ConciseErrors, DemoteStderr, FeedbackExporter, RemoveGuards, SafeExecute
+    from .execute import (ConciseErrors, DemoteStderr, FeedbackExporter, RemoveGuards, SafeExecute,
+                          ScrubHiddenTests, secret_lines)
 
     course = job_dir / "course"
     cfg = nbgrader_config(course)
@@ -134,11 +137,14 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
     cfg.Autograde.autograde_preprocessors = [SafeExecute, RemoveGuards, IgnorePattern, ClearMetadataPreprocessor,
                                              LimitOutput, DemoteStderr, SaveAutoGrades, AssignLatePenalties,
                                              CheckCellMetadata]
-    cfg.GenerateFeedback.preprocessors = [GetGrades, ConciseErrors, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    cfg.GenerateFeedback.preprocessors = [GetGrades, ConciseErrors, ClearHiddenTests, ScrubHiddenTests,
+                                          CSSHTMLHeaderPreprocessor]
     cfg.GenerateFeedback.exporter_class = FeedbackExporter
     cfg.ClearHiddenTests.enforce_metadata = False
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
     student, chapter = job["student"], job["chapter"]
+    source = nbformat.read(str(course / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
+    ScrubHiddenTests.secrets = secret_lines(source)
     t0 = time.perf_counter()
     result = api.autograde(chapter, student, force=True)
     t1 = time.perf_counter()
@@ -153,7 +159,7 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
             for g in nb.grades:
                 cells[g.name] = float(g.score)
     reason = "" if feedback["success"] else "graded, but no feedback page could be written: " + last_line(feedback)
-    return {"status": "graded", "reason": reason, "cells": cells,
+    return {"status": "graded", "reason": reason, "cells": cells, "scrubbed": ScrubHiddenTests.removed,
             "seconds": {"execute": round(SafeExecute.last_seconds, 2), "autograde": round(t1 - t0, 2),
                         "feedback": round(t2 - t1, 2)}}
 

@@ -27,7 +27,7 @@ from . import kernel
 
 # What a chapter's setup cell imports; a module that is missing is simply not preloaded.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "torch", "torch.fx", "torch.func",
-           "torch.utils.checkpoint", "matplotlib", "matplotlib.pyplot", "dlcourse")
+           "torch.utils.checkpoint", "matplotlib", "matplotlib.pyplot", "dlcourse", "grader.protect")
 POLL_S = 0.01
 
 
