@@ -335,6 +335,11 @@ class Batch:
             try:
                 progress.started(student)
                 outcome = self.run_job(worker, student, chapter, nb, notes)
+                if outcome.status == "error" and not self.stopping:  # the grader's fault: once more, in a fresh slot
+                    worker.kill()
+                    first = outcome.reason
+                    outcome = self.run_job(worker, student, chapter, nb, notes)
+                    outcome.notes.append(f"graded again in a fresh sandbox after: {first[:200]}")
             except Exception as exc:  # one submission must never stop the batch
                 outcome = self.rejected(student, chapter, f"grading failed: {type(exc).__name__}: {exc}")
                 outcome.status = "error"

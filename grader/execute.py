@@ -59,9 +59,11 @@ class SafeExecute(Execute):
     execute_cell = run_sync(async_execute_cell)
 
     last_seconds = 0.0  # how long the last notebook took to run, kernel start and shutdown included
+    start_failure = ""  # why the kernel failed before any cell ran (the machine's fault, not the submission's)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_at = None
+        SafeExecute.start_failure = ""
         started = time.perf_counter()
         try:
             return super().preprocess(nb, resources, km)
@@ -70,6 +72,8 @@ class SafeExecute(Execute):
             # shutting down). A cell without outputs must never count as a passed test:
             # every code cell that has not run is marked as not run.
             reason = f"{type(exc).__name__}: {exc}"[:200]
+            if not any(c.get("execution_count") or c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+                SafeExecute.start_failure = reason
             for cell in nb.cells:
                 if cell.cell_type == "code" and not cell.get("outputs") and cell.get("execution_count") is None:
                     cell.outputs = [_error("NotRun", f"not run: the kernel failed ({reason})")]

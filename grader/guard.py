@@ -63,8 +63,11 @@ def __dlcourse_make_guard():
         found = [name for name, module in modules.items() if sys.modules.get(name) is not module]
         for name, module in modules.items():
             current = vars(module)
+            # Only behaviour counts (a function, class or module replaced): modules change their data and
+            # fill lazy caches as they are used.
             found += [f"{name}.{key}" for key, value in attrs[name].items()
-                      if current.get(key, object()) is not value and not (name == "builtins" and key in swapped)]
+                      if (callable(value) or isinstance(value, types.ModuleType))
+                      and current.get(key, object()) is not value and not (name == "builtins" and key in swapped)]
         found += [f"{obj.__module__}.{obj.__qualname__}" for obj, co, defaults, kwdefaults in code.values()
                   if obj.__code__ is not co or obj.__defaults__ is not defaults]
         return found

@@ -151,6 +151,9 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
     if not result["success"]:
         (job_dir / "nbgrader-log.txt").write_text(f"{result.get('log', '')}\n{result.get('error', '')}")
         return {"status": "error", "reason": "nbgrader could not grade it: " + last_line(result), "cells": {}}
+    if SafeExecute.start_failure:
+        return {"status": "error", "reason": "the kernel failed before the first cell: " + SafeExecute.start_failure,
+                "cells": {}}
     feedback = api.generate_feedback(chapter, student, force=True)
     t2 = time.perf_counter()
     cells = {}

@@ -4,9 +4,12 @@ nothing is written outside the sandbox. Uses the two-chapter tiny course of tiny
 """
 import csv
 import hashlib
+import html
 import json
 import os
 import pathlib
+import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -164,7 +167,89 @@ def build_submissions(subs, solutions, out, listener):
     extra.cells.insert(i, nbformat.v4.new_code_cell("def helper(x):\n    return x + x"))
     extra.cells.insert(i, nbformat.v4.new_markdown_cell("My notes on the exercise."))
     add("extra_cells", extra, 10)
+    add_kernel_attacks(add, base, stub, stub2)
     return cases
+
+
+# Attacks on the IPython shell that runs both the submission and the tests (grader.protect).
+# Each scores exactly what the same answers score without the attack.
+WRONG_NORM2 = "def norm2(v):\n    return 0.0"
+PATCH_TESTS = ("    np.testing.assert_allclose = lambda *a, **k: None\n    np.allclose = lambda *a, **k: True\n"
+               "    dlcourse.relative_error = lambda a, b: 0.0\n    __import__('builtins').abs = lambda x: 0.0\n")
+FAKE_REPLY = ("k = get_ipython().kernel\n"
+              "async def fake(stream, ident, parent):\n"
+              "    k.session.send(stream, 'execute_reply', {'status': 'ok', 'execution_count': 1,\n"
+              "                   'user_expressions': {}, 'payload': []}, parent, ident=ident)\n")
+KERNEL_ATTACKS = {
+    # name: (double's cell, norm2's cell, expected score, expected reason)
+    "input_transformer": ("get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n{stub}",
+                          "{stub2}", 0, "NotImplementedError"),
+    "post_transformer": ("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n{stub}",
+                         "{stub2}", 0, "NotImplementedError"),
+    "ast_strips_asserts": ("import ast\nclass NoAsserts(ast.NodeTransformer):\n    def visit_Assert(self, node):\n"
+                           "        return ast.Pass()\nget_ipython().ast_transformers.append(NoAsserts())\n"
+                           + WRONG_DOUBLE, "{correct2}", 5, "must return 2 * x"),
+    "event_callbacks_print": ("ip = get_ipython()\nfor event in ('pre_execute', 'pre_run_cell'):\n"
+                              "    ip.events.register(event, lambda *info: print('SEEN', info and info[0].raw_cell))\n"
+                              "ip.events.register('post_run_cell', lambda result: print('SEEN', result.info.raw_cell))\n"
+                              + CORRECT_DOUBLE, "{correct2}", 10, ""),
+    "hides_tracebacks": ("type(get_ipython()).showtraceback = lambda self, *a, **k: None\n"
+                         "get_ipython()._showtraceback = lambda *a, **k: None\n{stub}", "{stub2}", 0, ""),
+    "custom_exception_handler": ("get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n{stub}",
+                                 "{stub2}", 0, ""),
+    "replaces_message_handler": (FAKE_REPLY + "k.shell_handlers['execute_request'] = fake\n{stub}", "{stub2}", 0,
+                                 "NotImplementedError"),
+    "replaces_kernel_method": ("k = get_ipython().kernel\nasync def fake(*a, **kw):\n"
+                               "    return {'status': 'ok', 'execution_count': 1, 'user_expressions': {}, 'payload': []}\n"
+                               "k.do_execute = fake\n{stub}", "{stub2}", 0, "NotImplementedError"),
+    "replaces_shell_class_method": ("from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult\n"
+                                    "def fake(self, raw_cell, *a, **k):\n"
+                                    "    return ExecutionResult(ExecutionInfo(raw_cell, False, False, False, None))\n"
+                                    "async def fake_async(self, raw_cell, *a, **k):\n    return fake(self, raw_cell)\n"
+                                    "shell_class = type(get_ipython())\n"
+                                    "shell_class.run_cell, shell_class.run_cell_async = fake, fake_async\n{stub}",
+                                    "{stub2}", 0, "NotImplementedError"),
+    "drops_error_messages": ("k = get_ipython().kernel\nsend = k.session.send\n"
+                             "k.session.send = lambda stream, kind, *a, **kw: None if kind == 'error' "
+                             "else send(stream, kind, *a, **kw)\n{stub}", "{stub2}", 0, "NotImplementedError"),
+    "trace_function_patches": ("import sys, dlcourse\ndef tracer(frame, event, arg):\n" + PATCH_TESTS +
+                               "sys.settrace(tracer)\nsys.setprofile(tracer)\n" + WRONG_DOUBLE, WRONG_NORM2, 0, ""),
+    "signal_timer_patches": ("import signal, dlcourse\ndef handler(signum, frame):\n" + PATCH_TESTS +
+                             "signal.signal(signal.SIGALRM, handler)\nsignal.setitimer(signal.ITIMER_REAL, 0.002, 0.002)\n"
+                             + WRONG_DOUBLE, WRONG_NORM2, 0, ""),
+    "thread_patches": ("import threading, time, dlcourse\ndef patch_forever():\n    while True:\n"
+                       + PATCH_TESTS.replace("    ", "        ") + "        time.sleep(0.001)\n"
+                       "threading.Thread(target=patch_forever, daemon=True).start()\n" + WRONG_DOUBLE,
+                       WRONG_NORM2, 0, "a thread the submission started"),
+    "patches_while_tested": ("import dlcourse\ncalls = []\ndef double(x):\n    calls.append(x)\n"
+                             "    if len(calls) > 1:  # right for the visible test, then it disarms the hidden one\n"
+                             "        dlcourse.relative_error = lambda a, b: 0.0\n"
+                             "    return 2 * np.asarray(x, dtype=float) if len(calls) == 1 else 3 * np.asarray(x)",
+                             "{correct2}", 5, "while the tests ran"),
+    "replaces_guard": ("import dlcourse\n__dlcourse_guard = lambda: None\n" + PATCH_TESTS.replace("    ", "")
+                       + WRONG_DOUBLE, WRONG_NORM2, 0, ""),
+    "audit_hook": (probe("seen = []; __import__('sys').addaudithook(lambda e, a: seen.append(e)); "
+                         "open('/dev/null').close(); assert seen"), "{correct2}", 10, ""),
+    "reads_history": (CORRECT_DOUBLE, "import linecache, sys\nprint(In, _ih, _i, _ii, _iii, Out)\n"
+                      "print([''.join(entry[2]) for entry in linecache.cache.values() if len(entry) > 2])\n"
+                      "print(getattr(sys, 'last_value', None))\n{correct2}", 10, ""),
+    "leaks_through_the_stack": ("import inspect\nseen = []\ndef double(x):\n"
+                                "    seen.extend(''.join(f.code_context or []) for f in inspect.stack(context=40))\n"
+                                "    return 2 * np.asarray(x, dtype=float)",
+                                "print('\\n'.join(seen))\n{correct2}", 10, ""),
+    "raises_hidden_code": ("import inspect\ndef double(x):\n"
+                           "    raise ValueError(''.join(''.join(f.code_context or []) for f in inspect.stack(context=40)))",
+                           "{correct2}", 5, "ValueError"),
+}
+LEAKS_ONLY_IN_OUTPUT = {"leaks_through_the_stack", "raises_hidden_code"}  # the grader must scrub these pages
+
+
+def add_kernel_attacks(add, base, stub, stub2):
+    for name, (double, norm2, expected, reason) in KERNEL_ATTACKS.items():
+        fill = {"{stub}": stub, "{stub2}": stub2, "{correct2}": CORRECT_NORM2}
+        for placeholder, text in fill.items():
+            double, norm2 = double.replace(placeholder, text), norm2.replace(placeholder, text)
+        add(name, notebook_for(base, double, norm2), expected, reason)
 
 
 def tree_digest(folder, skip=()):
@@ -234,7 +319,7 @@ def test_batch_completes_with_a_summary(batch):
     "reads_repo_solutions", "reads_gradebook", "reads_other_student", "writes_outside", "deleted_test_cell",
     "edited_locked_cell", "duplicate_grade_id", "stripped_metadata", "monkeypatch", "sys_exit", "os_exit",
     "segfault", "enormous_output", "broken_json", "empty_file", "wrong_chapter", "renamed", "prints_warnings",
-    "extra_cells"])
+    "extra_cells", *KERNEL_ATTACKS])
 def test_exact_outcome(batch, student):
     if not FULL and student in {"network", "reads_solutions", "reads_repo_solutions", "reads_gradebook",
                                 "reads_other_student", "writes_outside", "fork_bomb"}:
@@ -276,6 +361,36 @@ def test_gradebook_intact(batch):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         students = {r[0] for r in db.execute("SELECT id FROM student")}
     assert students == set(batch["cases"])
+
+
+def hidden_lines(solutions):
+    nb = nbformat.read(str(solutions / "99_tiny" / "99_tiny.ipynb"), as_version=4)
+    return {ln.strip() for c in nb.cells for block in HIDDEN_BLOCK.findall(c.source) for ln in block.splitlines()
+            if len(ln.strip()) >= 12}
+
+
+def page_text(path):
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def test_no_feedback_page_holds_hidden_test_code(batch):
+    secrets = hidden_lines(batch["solutions"])
+    assert len(secrets) == 2
+    pages = sorted((batch["out"] / "feedback").glob("*/99_tiny/99_tiny.html"))
+    assert len(pages) >= 30, f"only {len(pages)} feedback pages"
+    for page in pages:
+        text = page_text(page)
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{page.parent.parent.name}'s feedback shows hidden test code: {leaked}"
+
+
+def test_scrubbing_is_reported_only_where_needed(batch):
+    got = per_student(read_rows(batch["out"]))
+    for student in LEAKS_ONLY_IN_OUTPUT:
+        assert "hidden test code removed" in got[student]["notes"], f"{student}: {got[student]}"
+    for student in ("honest", "reads_history", "event_callbacks_print"):
+        assert "hidden test code removed" not in got[student]["notes"], f"{student}: {got[student]}"
+    assert "hidden test code was removed from the feedback of" in batch["done"].stdout
 
 
 def test_feedback_shows_messages_not_hidden_tests(batch):
@@ -355,3 +470,79 @@ def test_a_submission_over_the_notebook_time_limit_costs_only_its_own_grade(batc
     assert got["a_too_slow"]["score"] == 0 and "notebook time limit" in got["a_too_slow"]["reason"], got["a_too_slow"]
     assert got["b_honest"]["score"] == 10, got["b_honest"]
     assert (tmp_path / "out" / "jobs" / "a_too_slow__99_tiny").is_dir(), "the failed job is kept for inspection"
+
+
+def test_a_broken_environment_stops_the_batch_before_any_student(batch, tmp_path):
+    """The self-check: when the reference solution cannot earn full marks here (a module the setup cell
+    needs is missing from the sandbox's Python), nobody is graded and the command fails, saying why."""
+    solutions = tinycourse.write_course(tmp_path / "solutions")
+    path = solutions / "99_tiny" / "99_tiny.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[1].source += "\nimport dlcourse_module_missing_from_the_sandbox"
+    nbformat.write(nb, str(path))
+    subs = tmp_path / "subs"
+    (subs / "honest").mkdir(parents=True)
+    nbformat.write(notebook_for(student_edition(path)), str(subs / "honest" / "99_tiny.ipynb"))
+    done = grade(subs, tmp_path / "out", solutions, "--workers", "2")
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "the self-check failed, so no submission was graded" in done.stderr, done.stderr[-2000:]
+    assert "the reference solution scored 0/10" in done.stderr and "dlcourse_module_missing" in done.stderr
+    assert not (tmp_path / "out" / "feedback" / "honest").exists(), "a student was graded after a failed self-check"
+
+
+def slot_processes(out):
+    """Processes of the grading user ids, or whose command line names this batch's folder."""
+    table = subprocess.run(["ps", "-eo", "pid=,uid=,args="], capture_output=True, text=True).stdout.splitlines()
+    slot_uids = range(sandbox.SLOT_UID_BASE, sandbox.SLOT_UID_BASE + 1024)
+    found = []
+    for line in table:
+        pid, uid, args = line.split(None, 2) if len(line.split(None, 2)) == 3 else (*line.split(None, 1), "")
+        if int(pid) != os.getpid() and (int(uid) in slot_uids or str(out) in args):
+            found.append(line.strip())
+    return found
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@needs_isolation
+def test_nothing_outlives_a_terminated_or_killed_batch(batch, tmp_path):
+    """SIGTERM (as `timeout` or a closed terminal sends it) stops every worker, kernel and sandbox with one
+    line of explanation; the next run resumes; a batch killed outright (SIGKILL) takes its workers too."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    base = student_edition(batch["solutions"] / "99_tiny" / "99_tiny.ipynb")
+    slow = "import time\ntime.sleep(100)\n" + CORRECT_DOUBLE
+    for student, nb in [("a_honest", notebook_for(base)), ("b_slow", notebook_for(base, slow))]:
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, str(subs / student / "99_tiny.ipynb"))
+    cmd = [sys.executable, "-m", "grader", str(subs), "--out", str(out), "--solutions", str(batch["solutions"]),
+           "--chapter", "99_tiny", "--cell-timeout", "150", "--memory-mb", "2048", "--workers", "1"]
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            state = out / "state.json"
+            started = wait_until(lambda: state.exists() and "a_honest" in state.read_text()
+                                 and any(str(sandbox.SLOT_UID_BASE) in p.split()[1] for p in slot_processes(out)), 240)
+            assert started, f"the slow submission never started: {slot_processes(out)}"
+            proc.send_signal(how)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert wait_until(lambda: not slot_processes(out), 10), f"left running after {how.name}: {slot_processes(out)}"
+        if how == signal.SIGTERM:
+            assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+            assert "Traceback" not in stderr, stderr[-3000:]
+            assert [ln for ln in stderr.splitlines() if "interrupted (SIGTERM)" in ln], stderr[-2000:]
+            recorded = json.loads((out / "state.json").read_text())
+            assert set(recorded) == {"a_honest/99_tiny"}, recorded  # the interrupted job is not recorded
+            with sqlite3.connect(out / "gradebook.db") as db:
+                assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        else:
+            assert "1 to grade, 1 unchanged" in stderr, stderr[-2000:]  # the second run resumed

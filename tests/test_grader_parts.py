@@ -139,3 +139,15 @@ def test_zygote_kernels_are_fresh_confined_and_interruptible(zygote):
         assert not alive, "the kernel outlived its launcher"
     finally:
         kc2.stop_channels()
+
+
+def test_grader_errors_make_the_command_fail(monkeypatch, tmp_path, capsys):
+    """Exit status 1 when a submission ends in an error (the grader's fault), 0 when it is only rejected."""
+    from grader import batch
+
+    for status, expected in (("rejected", 0), ("graded", 0), ("error", 1)):
+        outcome = batch.Outcome("s1", "01_autodiff", 0.0, 10.0, status, "why")
+        monkeypatch.setattr(batch, "run", lambda *a, **k: [outcome])
+        (tmp_path / "subs").mkdir(exist_ok=True)
+        assert batch.main([str(tmp_path / "subs"), "--out", str(tmp_path / "out")]) == expected, status
+    assert "ended in a grader error" in capsys.readouterr().err
