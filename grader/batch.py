@@ -403,7 +403,11 @@ class Batch:
             chapter, kind, key, nb = item
             worker = idle.get()
             try:
-                return item, self.run_job(worker, f"selfcheck-{kind}", chapter, nb, [], publish=False)
+                outcome = self.run_job(worker, f"selfcheck-{kind}", chapter, nb, [], publish=False)
+                if outcome.status == "error":  # as for a student: once more in a fresh slot before giving up
+                    worker.kill()
+                    outcome = self.run_job(worker, f"selfcheck-{kind}", chapter, nb, [], publish=False)
+                return item, outcome
             except Exception as exc:
                 return item, Outcome("selfcheck", chapter, status="error", reason=f"{type(exc).__name__}: {exc}")
             finally:
@@ -544,6 +548,12 @@ def _failure_summary(autograded: pathlib.Path) -> str:
     if not autograded.exists():
         return ""
     nb = nbformat.read(str(autograded), as_version=4)
+    for cell in nb.cells:  # a failed setup cell explains every failure after it
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id") == "setup" and cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    return f"the setup cell failed: {out.get('ename')}: {out.get('evalue')}"[:300]
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and cell.cell_type == "code":

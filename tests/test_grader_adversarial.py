@@ -221,11 +221,12 @@ KERNEL_ATTACKS = {
                        + PATCH_TESTS.replace("    ", "        ") + "        time.sleep(0.001)\n"
                        "threading.Thread(target=patch_forever, daemon=True).start()\n" + WRONG_DOUBLE,
                        WRONG_NORM2, 0, "a thread the submission started"),
-    "patches_while_tested": ("import dlcourse\ncalls = []\ndef double(x):\n    calls.append(x)\n"
-                             "    if len(calls) > 1:  # right for the visible test, then it disarms the hidden one\n"
-                             "        dlcourse.relative_error = lambda a, b: 0.0\n"
-                             "    return 2 * np.asarray(x, dtype=float) if len(calls) == 1 else 3 * np.asarray(x)",
-                             "{correct2}", 5, "while the tests ran"),
+    # Right for the visible test, which it then disarms the hidden one with: the test's next line
+    # looks up the replaced abs().
+    "patches_while_tested": (CORRECT_DOUBLE, "import builtins\ncalls = []\ndef norm2(v):\n    calls.append(v)\n"
+                             "    builtins.abs = lambda x: 0.0\n"
+                             "    return float(np.sqrt(np.sum(np.square(v)))) if len(calls) == 1 else 0.0",
+                             5, "while the tests ran"),
     "replaces_guard": ("import dlcourse\n__dlcourse_guard = lambda: None\n" + PATCH_TESTS.replace("    ", "")
                        + WRONG_DOUBLE, WRONG_NORM2, 0, ""),
     "audit_hook": (probe("seen = []; __import__('sys').addaudithook(lambda e, a: seen.append(e)); "
@@ -238,7 +239,7 @@ KERNEL_ATTACKS = {
                                 "    return 2 * np.asarray(x, dtype=float)",
                                 "print('\\n'.join(seen))\n{correct2}", 10, ""),
     "raises_hidden_code": ("import inspect\ndef double(x):\n"
-                           "    raise ValueError(''.join(''.join(f.code_context or []) for f in inspect.stack(context=40)))",
+                           "    raise ValueError(''.join(inspect.stack(context=40)[1].code_context))",
                            "{correct2}", 5, "ValueError"),
 }
 LEAKS_ONLY_IN_OUTPUT = {"leaks_through_the_stack", "raises_hidden_code"}  # the grader must scrub these pages
@@ -478,7 +479,7 @@ def test_a_broken_environment_stops_the_batch_before_any_student(batch, tmp_path
     solutions = tinycourse.write_course(tmp_path / "solutions")
     path = solutions / "99_tiny" / "99_tiny.ipynb"
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells[1].source += "\nimport dlcourse_module_missing_from_the_sandbox"
+    nb.cells[1].source = "import dlcourse_module_missing_from_the_sandbox\n" + nb.cells[1].source
     nbformat.write(nb, str(path))
     subs = tmp_path / "subs"
     (subs / "honest").mkdir(parents=True)
