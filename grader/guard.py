@@ -66,7 +66,7 @@ def __dlcourse_make_guard():
             # Only behaviour counts (a function, class or module replaced): modules change their data and
             # fill lazy caches as they are used.
             found += [f"{name}.{key}" for key, value in attrs[name].items()
-                      if (callable(value) or isinstance(value, types.ModuleType))
+                      if (callable(value) or issubclass(type(value), types.ModuleType))  # type(): no __getattr__ runs
                       and current.get(key, object()) is not value and not (name == "builtins" and key in swapped)]
         found += [f"{obj.__module__}.{obj.__qualname__}" for obj, co, defaults, kwdefaults in code.values()
                   if obj.__code__ is not co or obj.__defaults__ is not defaults]

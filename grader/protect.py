@@ -278,7 +278,7 @@ def _trusted(filename: str) -> bool:
 
 def _behaviour(value) -> bool:
     """Is this attribute code (a function, a method, a hook object), rather than data?"""
-    return callable(value) and not isinstance(value, weakref.ReferenceType) and value is not _MISSING
+    return callable(value) and not issubclass(type(value), weakref.ReferenceType) and value is not _MISSING
 _CONTAINERS = {"custom_exceptions", "input_transformers_post", "ast_transformers", "shell_handlers",
                "control_handlers", "callbacks", "cleanup_transforms", "line_transforms", "token_transformers"}
 
@@ -308,7 +308,6 @@ class GuardedKernel(IPythonKernel):
             protector = protection["protector"]
             protection["role"], protection["refusal"] = role, ""
             if role and protector is not None:
-                gc.collect()  # finalizers of the submission's garbage run now, not during the tests
                 protector.restore()
                 if role == "test":
                     left = protector.wait_for_threads()
