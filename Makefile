@@ -9,13 +9,15 @@ CHAPTERS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book book-instructor linkcheck browser-deps test lab release grade bench clean
+.PHONY: help setup book book-instructor linkcheck browser-deps test lint format lab release grade bench clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
 	@echo "make book-instructor       the book with solutions and hidden tests (_build/instructor/html; never publish)"
 	@echo "make linkcheck             check the book's external links (skipped when offline)"
 	@echo "make test                  run the whole test suite (installs Chromium for the browser test when it can)"
+	@echo "make lint                  check formatting and lint (ruff; configured in pyproject.toml)"
+	@echo "make format                apply ruff's auto-fixes and formatter (then \`make release\`)"
 	@echo "make lab                   JupyterLab on the student edition, with nbgrader's Validate"
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
@@ -71,6 +73,20 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# Ruff reads its configuration (paths, line length, rules) from pyproject.toml.
+lint: $(STAMP)
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/ruff format --check . || status=1; \
+	if [ $$status != 0 ]; then echo "lint: run \`make format\`, then fix by hand what it still reports"; fi; \
+	exit $$status
+
+# Auto-fixes first (import order, unused imports), then the formatter; the last check
+# lists what is left for a person to fix. notebooks/ is generated: run `make release` after.
+format: $(STAMP)
+	$(BIN)/ruff check --fix --exit-zero --silent .
+	$(BIN)/ruff format .
+	$(BIN)/ruff check .
+	@echo "If solutions/ changed, run \`make release\` to regenerate the student edition."
 
 lab: $(STAMP)
 	@# Run from the repository root: the Validate button reads ./nbgrader_config.py.

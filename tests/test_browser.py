@@ -7,7 +7,8 @@ status 200, without a JavaScript error, a failed request or any request that lea
 loopback server (the book must work offline: no CDN), with all math typeset by the
 locally served MathJax, every image decoded, no error output, no solution or hidden test,
 and the book's own author in the footer. The search page must find each chapter by a
-word of its title. Screenshots go to `_build/screenshots/` (a build artifact).
+word of its title. At 1280 pixels the code column holds a full formatted line (ruff's
+line length), and only cells with a line the formatter cannot split scroll sideways. Screenshots go to `_build/screenshots/` (a build artifact).
 """
 import functools
 import http.server
@@ -19,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.parse
 
 import pytest
@@ -333,3 +335,50 @@ def test_figures_are_readable_in_dark_mode_and_screenshots_are_saved(visits):
     assert style == ["rgb(255, 255, 255)", "none"], f"in dark mode, figures have background and filter {style}"
     for name in ("landing.png", "chapter.png", "chapter-dark.png"):
         assert (SHOTS / name).stat().st_size > 10_000, f"screenshot {name} looks empty"
+
+
+CODE_COLUMN = """() => {
+  const pres = [...document.querySelectorAll('div.cell_input div.highlight pre')];
+  if (!pres.length) return {chars: 0, scrolling: []};
+  const probe = document.createElement('span');
+  probe.textContent = 'x'.repeat(100);
+  pres[0].appendChild(probe);
+  const charWidth = probe.getBoundingClientRect().width / 100;
+  probe.remove();
+  const style = getComputedStyle(pres[0]);
+  const inner = pres[0].clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return {
+    chars: Math.floor(inner / charWidth),
+    cells: pres.length,
+    scrolling: pres.filter(p => p.scrollWidth > p.clientWidth).map(p => {
+      const lines = p.textContent.split('\\n');
+      return {first: lines[0].slice(0, 60), longest: Math.max(...lines.map(l => l.length))};
+    }),
+  };
+}"""
+
+
+def test_code_cells_fit_the_column_at_1280_pixels(visits):
+    """No code cell of a chapter scrolls sideways in a 1280-pixel-wide window.
+
+    The column holds ruff's line length (pyproject.toml), and ruff enforces it in the
+    solution notebooks. What each chapter measured goes to _build/screenshots/code-scroll.json.
+    """
+    pyproject = tomllib.loads((nbtools.REPO / "pyproject.toml").read_text())
+    limit = pyproject["tool"]["ruff"]["line-length"]
+    report, scrolling = {}, {}
+    for doc in chapter_docs():
+        page = visits["pages"][doc].page
+        assert page.viewport_size["width"] == 1280
+        column = page.evaluate(CODE_COLUMN)
+        report[doc] = column
+        assert column["chars"] >= limit, (
+            f"{doc}: the code column holds {column['chars']} characters at 1280 px, "
+            f"ruff formats to {limit} (book/_static/dlbook.css sets the column)")
+        if column["scrolling"]:
+            scrolling[doc] = column["scrolling"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "code-scroll.json").write_text(json.dumps(report, indent=1))
+    assert not scrolling, ("code cells that scroll sideways at 1280 px (first line, longest line): "
+                           f"{json.dumps(scrolling, indent=1)}\nkeep code lines within {limit} "
+                           "characters (`make lint` checks the solution notebooks)")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import mutantlib
 import nbtools
 from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
 
@@ -74,8 +75,8 @@ def exercise_cases():
 
 def mutant_cases():
     for chapter in CHAPTERS:
-        for path in sorted((MUTANTS / chapter).glob("*/*.py")):
-            yield pytest.param(chapter, path.parent.name, path, id=f"{chapter}-{path.parent.name}-{path.stem}")
+        for mutant in mutantlib.mutants(chapter):
+            yield pytest.param(chapter, mutant.exercise, mutant, id=mutant.id)
 
 
 _kernels = {}
@@ -103,11 +104,14 @@ def run_exercise(chapter, name, source=None):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_exercise_has_two_mutants(chapter):
     names = {ex.name for ex in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))}
+    found = mutantlib.mutants(chapter)
     for name in names:
-        found = sorted((MUTANTS / chapter / name).glob("*.py"))
-        assert len(found) >= 2, f"{chapter}/{name}: {len(found)} mutants in tests/mutants, at least 2 wanted"
-    strays = {p.name for p in (MUTANTS / chapter).iterdir() if p.is_dir()} - names - {"__pycache__"}
-    assert not strays, f"mutant folders name no exercise of {chapter}: {sorted(strays)}"
+        count = sum(m.exercise == name for m in found)
+        assert count >= 2, (f"{chapter}/{name}: {count} mutants (tests/mutants/{chapter}.toml "
+                            f"and tests/mutants/{chapter}/{name}/*.py), at least 2 wanted")
+    folders = {p.name for p in (MUTANTS / chapter).iterdir() if p.is_dir()} if (MUTANTS / chapter).is_dir() else set()
+    strays = (folders | {m.exercise for m in found}) - names - {"__pycache__"}
+    assert not strays, f"mutants of {chapter} name no exercise of it: {sorted(strays)}"
 
 
 @pytest.mark.parametrize("chapter,name", list(exercise_cases()))
@@ -128,12 +132,12 @@ def test_stub_fails_every_grade_cell(chapter, name):
     assert not passing, f"grade cells {passing} pass on the blank stub: they test nothing"
 
 
-@pytest.mark.parametrize("chapter,name,path", list(mutant_cases()))
-def test_mutant_loses_points_with_a_message(chapter, name, path):
-    nb = run_exercise(chapter, name, path.read_text())
+@pytest.mark.parametrize("chapter,name,mutant", list(mutant_cases()))
+def test_mutant_loses_points_with_a_message(chapter, name, mutant):
+    nb = run_exercise(chapter, name, mutant.source())
     grades = nbtools.grade_cells(nb)
     lost = {g: s for g, (s, m) in grades.items() if s < m}
-    assert lost, f"mutant {path.name} ({path.read_text().splitlines()[0]}) earns full marks: the tests miss it"
+    assert lost, f"mutant {mutant} ({mutant.why}) earns full marks: the tests miss it"
     messages = [m for g in lost for m in nbtools.error_messages(nb, g)]
     assert any(m.startswith("AssertionError: ") and len(m) > len("AssertionError: ") + 10 for m in messages), (
-        f"mutant {path.name} fails, but without a test message a student could act on: {messages}")
+        f"mutant {mutant} fails, but without a test message a student could act on: {messages}")

@@ -1,9 +1,0 @@
-# MUTANT: decay applied to the already-updated parameters instead of the current ones
-def adamw_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    beta1, beta2 = betas
-    new_m = beta1 * m + (1 - beta1) * grad
-    new_v = beta2 * v + (1 - beta2) * grad * grad
-    m_hat = new_m / (1 - beta1 ** t)
-    v_hat = new_v / (1 - beta2 ** t)
-    updated = param - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return updated * (1 - lr * weight_decay), new_m, new_v

@@ -1,9 +1,0 @@
-# MUTANT: decay not multiplied by the learning rate: param * (1 - weight_decay)
-def adamw_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    beta1, beta2 = betas
-    decayed = param * (1 - weight_decay)
-    new_m = beta1 * m + (1 - beta1) * grad
-    new_v = beta2 * v + (1 - beta2) * grad * grad
-    m_hat = new_m / (1 - beta1 ** t)
-    v_hat = new_v / (1 - beta2 ** t)
-    return decayed - lr * m_hat / (np.sqrt(v_hat) + eps), new_m, new_v

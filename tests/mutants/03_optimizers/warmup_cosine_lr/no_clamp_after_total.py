@@ -1,6 +1,0 @@
-# MUTANT: no clamp after total_steps: the cosine swings back up
-def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, start_factor=0.1, eta_min=0.0):
-    if step < warmup_steps:
-        return base_lr * (start_factor + (1 - start_factor) * step / warmup_steps)
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return eta_min + 0.5 * (base_lr - eta_min) * (1 + math.cos(math.pi * progress))
