@@ -5,6 +5,7 @@ solutions/<id>/<id>.ipynb is nbgrader's "source" and notebooks/<id>/<id>.ipynb i
 in place. Everything that grading produces (gradebook, submissions, feedback) goes
 to .workspace/, which git ignores.
 """
+
 import os
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
@@ -22,7 +23,13 @@ c.CourseDirectory.autograded_directory = os.path.join(".workspace", "autograded"
 c.CourseDirectory.feedback_directory = os.path.join(".workspace", "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORKSPACE, "gradebook.db")
 # Only the chapter notebook is part of an assignment; never copy caches or checkpoints.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info", ".DS_Store"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "*.egg-info",
+    ".DS_Store",
+]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -4,12 +4,13 @@
 
 Budget (COURSE_DESIGN): each chapter at most 60-90 s on a 2-core CPU, the whole course 12 min.
 """
+
 import pathlib
 import sys
 import time
 
-from nbclient import NotebookClient
 import nbformat
+from nbclient import NotebookClient
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BUDGET_S = 60.0
@@ -20,11 +21,18 @@ def main() -> int:
     for path in sorted(REPO.glob("solutions/[0-9][0-9]_*/*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", skip_cells_with_tag="dlcourse-never-skip",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            skip_cells_with_tag="dlcourse-never-skip",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         seconds = time.perf_counter() - start
         total += seconds
-        print(f"{path.parent.name:20s} {seconds:6.1f} s   ({seconds / BUDGET_S:.2f} of the {BUDGET_S:.0f} s budget)")
+        print(
+            f"{path.parent.name:20s} {seconds:6.1f} s   ({seconds / BUDGET_S:.2f} of the {BUDGET_S:.0f} s budget)"
+        )
         if seconds > BUDGET_S:
             over.append(path.parent.name)
     print(f"{'all chapters':20s} {total:6.1f} s")

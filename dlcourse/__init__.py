@@ -4,13 +4,35 @@ Everything a chapter needs besides NumPy, PyTorch and matplotlib lives here, so
 that the notebooks stay about the ideas: picking a device, seeding, offline data,
 a numerical gradient check and a few plots.
 """
+
 from .core import describe_device, device, seed, timeit
-from .data import Split, load_digits, load_mnist1d, make_moons, make_spirals, make_xor, text_corpus
+from .data import (
+    Split,
+    load_digits,
+    load_mnist1d,
+    make_moons,
+    make_spirals,
+    make_xor,
+    text_corpus,
+)
 from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .plots import plot_decision_boundary, plot_graph
 
 __all__ = [
-    "Split", "describe_device", "device", "gradient_check", "load_digits", "load_mnist1d",
-    "make_moons", "make_spirals", "make_xor", "numerical_gradient", "plot_decision_boundary",
-    "plot_graph", "relative_error", "seed", "text_corpus", "timeit",
+    "Split",
+    "describe_device",
+    "device",
+    "gradient_check",
+    "load_digits",
+    "load_mnist1d",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+    "numerical_gradient",
+    "plot_decision_boundary",
+    "plot_graph",
+    "relative_error",
+    "seed",
+    "text_corpus",
+    "timeit",
 ]

@@ -1,4 +1,5 @@
 """Device choice, seeding and timing."""
+
 import os
 import random
 import time
@@ -52,7 +53,9 @@ def timeit(fn, repeat: int = 5, number: int = 1) -> float:
     if not callable(fn):
         raise TypeError(f"timeit wants a callable, got {type(fn).__name__}")
     if repeat < 1 or number < 1:
-        raise ValueError(f"repeat and number must be >= 1, got repeat={repeat}, number={number}")
+        raise ValueError(
+            f"repeat and number must be >= 1, got repeat={repeat}, number={number}"
+        )
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     best = float("inf")
     for _ in range(repeat):

@@ -1,4 +1,5 @@
 """Offline data: everything is bundled with an installed package or generated from a seed."""
+
 import pathlib
 import sysconfig
 from typing import NamedTuple
@@ -35,7 +36,9 @@ def make_moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     top = np.stack([np.cos(t_top), np.sin(t_top)], axis=1)
     bottom = np.stack([1 - np.cos(t_bottom), 0.5 - np.sin(t_bottom)], axis=1)
     X = np.concatenate([top, bottom]) + noise * rng.standard_normal((n, 2))
-    y = np.concatenate([np.zeros(n_top, dtype=np.int64), np.ones(n - n_top, dtype=np.int64)])
+    y = np.concatenate(
+        [np.zeros(n_top, dtype=np.int64), np.ones(n - n_top, dtype=np.int64)]
+    )
     order = rng.permutation(n)
     return X[order], y[order]
 
@@ -80,10 +83,17 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Split:
     from sklearn.datasets import load_digits as _sk_digits
 
     digits = _sk_digits()
-    return _split(digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64), test_fraction, seed)
+    return _split(
+        digits.data.astype(np.float64) / 16.0,
+        digits.target.astype(np.int64),
+        test_fraction,
+        seed,
+    )
 
 
-def load_mnist1d(num_samples: int = 5000, train_fraction: float = 0.8, seed: int = 42) -> Split:
+def load_mnist1d(
+    num_samples: int = 5000, train_fraction: float = 0.8, seed: int = 42
+) -> Split:
     """MNIST-1D (Greydanus 2020) generated locally with ``mnist1d``'s own ``make_dataset``.
 
     The default arguments give the benchmark's standard 4,000/1,000 split of
@@ -94,10 +104,18 @@ def load_mnist1d(num_samples: int = 5000, train_fraction: float = 0.8, seed: int
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples, args.train_split, args.seed = int(num_samples), float(train_fraction), int(seed)
+    args.num_samples, args.train_split, args.seed = (
+        int(num_samples),
+        float(train_fraction),
+        int(seed),
+    )
     d = make_dataset(args)
-    return Split(d["x"].astype(np.float64), d["y"].astype(np.int64),
-                 d["x_test"].astype(np.float64), d["y_test"].astype(np.int64))
+    return Split(
+        d["x"].astype(np.float64),
+        d["y"].astype(np.int64),
+        d["x_test"].astype(np.float64),
+        d["y_test"].astype(np.int64),
+    )
 
 
 def text_corpus(max_chars: int | None = None) -> str:
@@ -111,7 +129,9 @@ def text_corpus(max_chars: int | None = None) -> str:
     stdlib = pathlib.Path(sysconfig.get_paths()["stdlib"])
     parts, total = [], 0
     for path in sorted(stdlib.rglob("*.py")):
-        if {"site-packages", "dist-packages", "test", "tests"} & set(path.relative_to(stdlib).parts):
+        if {"site-packages", "dist-packages", "test", "tests"} & set(
+            path.relative_to(stdlib).parts
+        ):
             continue  # third-party code and test suites are not part of the corpus
         text = path.read_text(encoding="utf-8", errors="replace")
         parts.append(text)
@@ -120,5 +140,7 @@ def text_corpus(max_chars: int | None = None) -> str:
             break
     corpus = "".join(parts)
     if not corpus:
-        raise RuntimeError(f"no Python source found under {stdlib}; is the standard library installed?")
+        raise RuntimeError(
+            f"no Python source found under {stdlib}; is the standard library installed?"
+        )
     return corpus if max_chars is None else corpus[:max_chars]

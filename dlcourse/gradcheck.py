@@ -1,11 +1,14 @@
 """Central-difference gradient checking (float64 only: float32 rounding swamps the test)."""
+
 import numpy as np
 
 
 def _as_float64(x, name="x"):
     x = np.asarray(x)
     if x.dtype != np.float64:
-        raise TypeError(f"{name} must be a float64 array for a meaningful gradient check, got dtype {x.dtype}")
+        raise TypeError(
+            f"{name} must be a float64 array for a meaningful gradient check, got dtype {x.dtype}"
+        )
     return x
 
 
@@ -34,7 +37,9 @@ def relative_error(a, b) -> float:
     """max |a - b| / max(|a| + |b|): scale-free, 0 for identical arrays."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"relative_error wants two arrays of the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"relative_error wants two arrays of the same shape, got {a.shape} and {b.shape}"
+        )
     denom = np.max(np.abs(a) + np.abs(b)) if a.size else 0.0
     return 0.0 if denom == 0 else float(np.max(np.abs(a - b)) / denom)
 
@@ -48,5 +53,7 @@ def gradient_check(f, x, analytic_grad, eps: float = 1e-6) -> float:
     x = _as_float64(x)
     analytic_grad = np.asarray(analytic_grad, dtype=np.float64)
     if analytic_grad.shape != x.shape:
-        raise ValueError(f"analytic_grad must have the shape of x, {x.shape}, got {analytic_grad.shape}")
+        raise ValueError(
+            f"analytic_grad must have the shape of x, {x.shape}, got {analytic_grad.shape}"
+        )
     return relative_error(analytic_grad, numerical_gradient(f, x, eps))

@@ -1,4 +1,5 @@
 """Small plotting helpers: a computational-graph drawing and a decision boundary."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -10,7 +11,9 @@ def _layers(root, children):
     def visit(node, stack):
         key = id(node)
         if key in stack:
-            raise ValueError("plot_graph: the graph has a cycle; a computational graph must be a DAG")
+            raise ValueError(
+                "plot_graph: the graph has a cycle; a computational graph must be a DAG"
+            )
         if key in depth:
             return depth[key]
         nodes[key] = node
@@ -46,14 +49,38 @@ def plot_graph(root, children, label, ax=None):
     boxes = {}
     for key, node in nodes.items():
         x, y = pos[key]
-        boxes[key] = ax.text(x, y, str(label(node)), ha="center", va="center", fontsize=9, zorder=3,
-                             bbox=dict(boxstyle="round,pad=0.4", fc="#fde9c9" if node is root else "#dbe9f6", ec="0.3"))
+        boxes[key] = ax.text(
+            x,
+            y,
+            str(label(node)),
+            ha="center",
+            va="center",
+            fontsize=9,
+            zorder=3,
+            bbox=dict(
+                boxstyle="round,pad=0.4",
+                fc="#fde9c9" if node is root else "#dbe9f6",
+                ec="0.3",
+            ),
+        )
     for key, node in nodes.items():
         for kid in children(node):
             # patchA/patchB clip each arrow to the two label boxes, so wide labels never hide an arrowhead.
-            ax.annotate("", xy=pos[key], xytext=pos[id(kid)], zorder=4,  # after the boxes: their patches are placed
-                        arrowprops=dict(arrowstyle="-|>", color="0.35", lw=1.2, shrinkA=2, shrinkB=2,
-                                        patchA=boxes[id(kid)].get_bbox_patch(), patchB=boxes[key].get_bbox_patch()))
+            ax.annotate(
+                "",
+                xy=pos[key],
+                xytext=pos[id(kid)],
+                zorder=4,  # after the boxes: their patches are placed
+                arrowprops=dict(
+                    arrowstyle="-|>",
+                    color="0.35",
+                    lw=1.2,
+                    shrinkA=2,
+                    shrinkB=2,
+                    patchA=boxes[id(kid)].get_bbox_patch(),
+                    patchB=boxes[key].get_bbox_patch(),
+                ),
+            )
     ax.set_xlim(-0.6, max(columns) + 0.6)
     ys = [p[1] for p in pos.values()]
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
@@ -65,9 +92,13 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200):
     """Colour the plane by ``predict`` (an (N, 2) array -> (N,) labels) and scatter the data on top."""
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary wants X of shape (N, 2), got {X.shape}")
+        raise ValueError(
+            f"plot_decision_boundary wants X of shape (N, 2), got {X.shape}"
+        )
     if y.shape != (X.shape[0],):
-        raise ValueError(f"plot_decision_boundary wants y of shape ({X.shape[0]},), got {y.shape}")
+        raise ValueError(
+            f"plot_decision_boundary wants y of shape ({X.shape[0]},), got {y.shape}"
+        )
     pad = 0.5
     xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, resolution)
     ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, resolution)
@@ -76,7 +107,9 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200):
     zz = np.asarray(predict(grid)).reshape(gx.shape)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    ax.contourf(gx, gy, zz, alpha=0.3, cmap="coolwarm", levels=np.arange(zz.max() + 2) - 0.5)
+    ax.contourf(
+        gx, gy, zz, alpha=0.3, cmap="coolwarm", levels=np.arange(zz.max() + 2) - 0.5
+    )
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=18)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")

@@ -1,12 +1,13 @@
 """nbgrader preprocessors the grader adds to autograding and feedback, and its feedback page exporter."""
+
 import re
 import time
 
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
@@ -14,7 +15,12 @@ from . import guard
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return NotebookNode(
+        output_type="error",
+        ename=ename,
+        evalue=evalue,
+        traceback=[f"{ename}: {evalue}"],
+    )
 
 
 class SafeExecute(Execute):
@@ -29,27 +35,50 @@ class SafeExecute(Execute):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+    async def async_execute_cell(
+        self, cell, cell_index, execution_count=None, store_history=True
+    ):
         if self._died_at is not None:
             if cell.cell_type == "code":
-                cell.outputs = [_error("NotRun", f"not run: the kernel died in an earlier cell ({self._died_at})")]
+                cell.outputs = [
+                    _error(
+                        "NotRun",
+                        f"not run: the kernel died in an earlier cell ({self._died_at})",
+                    )
+                ]
             return cell
         self._timed_out = False
         source = cell.get("source", "")
         if cell.cell_type == "code":
             cell.source = mark(cell, source)
         try:
-            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-            if self._timed_out:  # say "too slow", not the KeyboardInterrupt that stopped it
-                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
-                cell.outputs.append(_error("CellTimeoutError", f"this cell ran longer than {self.timeout} s "
-                                                               "and was stopped (an endless loop?)"))
+            cell = await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
+            if (
+                self._timed_out
+            ):  # say "too slow", not the KeyboardInterrupt that stopped it
+                cell.outputs = [
+                    o for o in cell.outputs if o.get("output_type") != "error"
+                ]
+                cell.outputs.append(
+                    _error(
+                        "CellTimeoutError",
+                        f"this cell ran longer than {self.timeout} s "
+                        "and was stopped (an endless loop?)",
+                    )
+                )
             return cell
         except DeadKernelError:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             self._died_at = f"cell {gid or cell_index}"
-            cell.outputs.append(_error("KernelDied", "the kernel died while running this cell "
-                                                     "(it exited, crashed or ran out of memory)"))
+            cell.outputs.append(
+                _error(
+                    "KernelDied",
+                    "the kernel died while running this cell "
+                    "(it exited, crashed or ran out of memory)",
+                )
+            )
             return cell
         finally:
             cell.source = source
@@ -72,11 +101,21 @@ class SafeExecute(Execute):
             # shutting down). A cell without outputs must never count as a passed test:
             # every code cell that has not run is marked as not run.
             reason = f"{type(exc).__name__}: {exc}"[:200]
-            if not any(c.get("execution_count") or c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+            if not any(
+                c.get("execution_count") or c.get("outputs")
+                for c in nb.cells
+                if c.cell_type == "code"
+            ):
                 SafeExecute.start_failure = reason
             for cell in nb.cells:
-                if cell.cell_type == "code" and not cell.get("outputs") and cell.get("execution_count") is None:
-                    cell.outputs = [_error("NotRun", f"not run: the kernel failed ({reason})")]
+                if (
+                    cell.cell_type == "code"
+                    and not cell.get("outputs")
+                    and cell.get("execution_count") is None
+                ):
+                    cell.outputs = [
+                        _error("NotRun", f"not run: the kernel failed ({reason})")
+                    ]
             return nb, resources
         finally:
             SafeExecute.last_seconds = time.perf_counter() - started
@@ -115,11 +154,16 @@ class DemoteStderr(NbGraderPreprocessor):
     student's own code is not a failed test: keep the text, as ordinary output."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+        if (
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and cell.cell_type == "code"
+        ):
             for out in cell.outputs:
                 if out.get("output_type") == "stream" and out.get("name") == "stderr":
                     out["name"] = "stdout"
-                    out["text"] = "".join("[stderr] " + ln for ln in out["text"].splitlines(keepends=True))
+                    out["text"] = "".join(
+                        "[stderr] " + ln for ln in out["text"].splitlines(keepends=True)
+                    )
         return cell, resources
 
 
@@ -132,7 +176,9 @@ class ConciseErrors(NbGraderPreprocessor):
     displayed (student code running inside the test could print what it saw of the test)."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+        if cell.cell_type == "code" and cell.get("metadata", {}).get(
+            "nbgrader", {}
+        ).get("grade"):
             errors = [out for out in cell.outputs if out.get("output_type") == "error"]
             for out in errors:
                 out["ename"] = str(out.get("ename", "Error"))[:80]
@@ -143,12 +189,18 @@ class ConciseErrors(NbGraderPreprocessor):
 
 
 def _bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more characters not shown]"
+    return (
+        text
+        if len(text) <= limit
+        else text[:limit] + f" … [{len(text) - limit} more characters not shown]"
+    )
 
 
 def secret_lines(source_nb) -> set:
     """The lines of a chapter's hidden tests that its student edition does not show (stripped, at least 12 characters)."""
-    hidden = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
+    hidden = re.compile(
+        r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M
+    )
     lines, shown = set(), set()
     for cell in source_nb.cells:
         text = cell.get("source", "")
@@ -227,10 +279,16 @@ class FeedbackExporter(HTMLExporter):
 
         resources = self._init_resources(resources)
         self.register_filter("highlight_code", highlight_code)
-        self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
-                                                                       parent=self, resources=resources))
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            ),
+        )
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return _IMAGE_WITHOUT_ALT.sub('<img alt="No description has been provided for this image" ', html), resources
+        return _IMAGE_WITHOUT_ALT.sub(
+            '<img alt="No description has been provided for this image" ', html
+        ), resources
 
 
 _IMAGE_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")

@@ -11,6 +11,7 @@ This defeats the usual tricks (``np.testing.assert_allclose = lambda *a, **k: No
 replacing a helper's ``__code__``). Code that runs in the same process can always
 dig deeper (e.g. find and disable the guard itself); the instructor's guide says so.
 """
+
 MARK = "dlcourse_guard"
 # The first line the grader puts on the code it sends for each cell it owns, followed by the
 # cell's role (setup, snapshot, guard, test); the grading kernel (grader.protect) acts on it.

@@ -7,6 +7,7 @@ worker's kernelspec runs this module, which confines itself and then execs
 ipykernel. The connection file is copied into the scratch folder first, because
 after the drop the kernel can no longer read root's copy.
 """
+
 import argparse
 import os
 import resource
@@ -24,7 +25,10 @@ def _limit(which, value) -> None:
 
 def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--uid", type=int)
-    p.add_argument("--scratch", help="the kernel's working folder (the zygote is told it per kernel)")
+    p.add_argument(
+        "--scratch",
+        help="the kernel's working folder (the zygote is told it per kernel)",
+    )
     p.add_argument("--memory-mb", type=int, required=True)
     p.add_argument("--processes", type=int, required=True)
     p.add_argument("--file-size-mb", type=int, required=True)
@@ -33,9 +37,21 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
 
 def limit_options(limits, uid, scratch=None) -> list:
     """The command-line form of ``add_limit_options``."""
-    argv = ["--memory-mb", str(limits.memory_mb), "--processes", str(limits.processes),
-            "--file-size-mb", str(limits.file_size_mb), "--open-files", str(limits.open_files)]
-    return argv + (["--uid", str(uid)] if uid is not None else []) + (["--scratch", scratch] if scratch else [])
+    argv = [
+        "--memory-mb",
+        str(limits.memory_mb),
+        "--processes",
+        str(limits.processes),
+        "--file-size-mb",
+        str(limits.file_size_mb),
+        "--open-files",
+        str(limits.open_files),
+    ]
+    return (
+        argv
+        + (["--uid", str(uid)] if uid is not None else [])
+        + (["--scratch", scratch] if scratch else [])
+    )
 
 
 def confine(args, connection_file: str) -> str:
@@ -60,12 +76,19 @@ def confine(args, connection_file: str) -> str:
         os.setgroups([])
         os.setgid(args.uid)
         os.setuid(args.uid)
-    os.environ.update(HOME=args.scratch, TMPDIR=args.scratch, MPLCONFIGDIR=os.path.join(args.scratch, ".matplotlib"))
+    os.environ.update(
+        HOME=args.scratch,
+        TMPDIR=args.scratch,
+        MPLCONFIGDIR=os.path.join(args.scratch, ".matplotlib"),
+    )
     return connection
 
 
 # The grading kernel (grader.protect) keeps no history database: the input history would hold the tests.
-KERNEL_ARGS = ["--HistoryManager.enabled=False", "--IPKernelApp.kernel_class=grader.protect.GuardedKernel"]
+KERNEL_ARGS = [
+    "--HistoryManager.enabled=False",
+    "--IPKernelApp.kernel_class=grader.protect.GuardedKernel",
+]
 
 
 def main(argv=None) -> None:
@@ -74,7 +97,10 @@ def main(argv=None) -> None:
     add_limit_options(p)
     args = p.parse_args(argv)
     connection = confine(args, args.connection_file)
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection, *KERNEL_ARGS])
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "ipykernel_launcher", "-f", connection, *KERNEL_ARGS],
+    )
 
 
 if __name__ == "__main__":

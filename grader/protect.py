@@ -35,6 +35,7 @@ the middle of them. ``GuardedKernel`` defends the grader's cells below all of th
 Code that deliberately walks the interpreter's internals (frames, ``gc``, ``ctypes``)
 can still reach the grader's objects; the instructor's guide says what follows.
 """
+
 import builtins
 import gc
 import linecache
@@ -49,23 +50,29 @@ from ipykernel.ipkernel import IPythonKernel
 
 from .guard import MARKER
 
-CHECK_NAME = "__dlcourse_guard"  # the guard function the SNAPSHOT cell defines (grader.guard)
+CHECK_NAME = (
+    "__dlcourse_guard"  # the guard function the SNAPSHOT cell defines (grader.guard)
+)
 THREAD_GRACE_S = 2.0  # how long a test waits for the submission's threads to end before it refuses to run
-_BASE_SHELL_MAIN = IPythonKernel.shell_main  # captured now, before any student code exists
+_BASE_SHELL_MAIN = (
+    IPythonKernel.shell_main
+)  # captured now, before any student code exists
 _BASE_DO_EXECUTE = IPythonKernel.do_execute
 
 
 def role_of(code) -> str:
     """'setup', 'snapshot', 'guard', 'test' for a grader cell's code, '' for any other."""
     if isinstance(code, str) and code.startswith(MARKER):
-        return code[len(MARKER):].split("\n", 1)[0].strip()
+        return code[len(MARKER) :].split("\n", 1)[0].strip()
     return ""
 
 
 # -- what is recorded and put back ------------------------------------------------------------
 def _is_python_class(cls) -> bool:
     """A class written in Python (a heap type): its attributes can be replaced, so they are recorded."""
-    return isinstance(cls, type) and bool(cls.__flags__ & (1 << 9))  # Py_TPFLAGS_HEAPTYPE
+    return isinstance(cls, type) and bool(
+        cls.__flags__ & (1 << 9)
+    )  # Py_TPFLAGS_HEAPTYPE
 
 
 def _functions_in(namespace: dict):
@@ -73,7 +80,11 @@ def _functions_in(namespace: dict):
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
         if isinstance(value, property):
-            yield from (f for f in (value.fget, value.fset, value.fdel) if isinstance(f, types.FunctionType))
+            yield from (
+                f
+                for f in (value.fget, value.fset, value.fdel)
+                if isinstance(f, types.FunctionType)
+            )
         elif isinstance(value, types.FunctionType):
             yield value
 
@@ -93,13 +104,33 @@ class Protector:
         shell = kernel.shell
         self.kernel, self.shell = kernel, shell
         formatter = shell.display_formatter
-        self.objects = [shell, kernel, kernel.session, shell.events, shell.input_transformer_manager,
-                        shell.displayhook, shell.display_pub, formatter, *formatter.formatters.values(),
-                        shell.InteractiveTB, shell.SyntaxTB, shell.compile, shell.history_manager,
-                        shell.magics_manager, sys.stdout, sys.stderr, sys.stdin]
+        self.objects = [
+            shell,
+            kernel,
+            kernel.session,
+            shell.events,
+            shell.input_transformer_manager,
+            shell.displayhook,
+            shell.display_pub,
+            formatter,
+            *formatter.formatters.values(),
+            shell.InteractiveTB,
+            shell.SyntaxTB,
+            shell.compile,
+            shell.history_manager,
+            shell.magics_manager,
+            sys.stdout,
+            sys.stderr,
+            sys.stdin,
+        ]
         self.objects = [o for o in self.objects if o is not None]
         self.state = {id(o): self._attributes(o) for o in self.objects}
-        classes = {cls for o in self.objects for cls in type(o).__mro__ if _is_python_class(cls)}
+        classes = {
+            cls
+            for o in self.objects
+            for cls in type(o).__mro__
+            if _is_python_class(cls)
+        }
         classes |= {GuardedKernel, Protector}
         self.classes = {cls: dict(vars(cls)) for cls in classes}
         self.code = {}
@@ -108,21 +139,58 @@ class Protector:
                 self.code[id(f)] = (f, f.__code__, f.__defaults__, f.__kwdefaults__)
         # Lists and dicts whose contents matter, wherever they are: restored in place.
         tm = shell.input_transformer_manager
-        self.lists = [(lst, list(lst)) for lst in (tm.cleanup_transforms, tm.line_transforms, tm.token_transformers,
-                                                   shell.input_transformers_post, shell.ast_transformers,
-                                                   gc.callbacks)]
+        self.lists = [
+            (lst, list(lst))
+            for lst in (
+                tm.cleanup_transforms,
+                tm.line_transforms,
+                tm.token_transformers,
+                shell.input_transformers_post,
+                shell.ast_transformers,
+                gc.callbacks,
+            )
+        ]
         self.lists += [(lst, list(lst)) for lst in shell.events.callbacks.values()]
-        self.dicts = [(d, dict(d)) for d in (kernel.shell_handlers, kernel.control_handlers, shell.events.callbacks)]
+        self.dicts = [
+            (d, dict(d))
+            for d in (
+                kernel.shell_handlers,
+                kernel.control_handlers,
+                shell.events.callbacks,
+            )
+        ]
         for f in formatter.formatters.values():
-            self.dicts += [(d, dict(d)) for d in (getattr(f, "type_printers", None), getattr(f, "deferred_printers", None),
-                                                  getattr(f, "singleton_printers", None)) if isinstance(d, dict)]
+            self.dicts += [
+                (d, dict(d))
+                for d in (
+                    getattr(f, "type_printers", None),
+                    getattr(f, "deferred_printers", None),
+                    getattr(f, "singleton_printers", None),
+                )
+                if isinstance(d, dict)
+            ]
         self.builtins = dict(vars(builtins))
-        self.sys_hooks = {name: getattr(sys, name) for name in ("excepthook", "displayhook", "breakpointhook",
-                                                                 "unraisablehook", "stdout", "stderr", "stdin")}
+        self.sys_hooks = {
+            name: getattr(sys, name)
+            for name in (
+                "excepthook",
+                "displayhook",
+                "breakpointhook",
+                "unraisablehook",
+                "stdout",
+                "stderr",
+                "stdin",
+            )
+        }
         self.trace, self.profile = sys.gettrace(), sys.getprofile()
-        self.thread_hooks = (getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None))
+        self.thread_hooks = (
+            getattr(threading, "_trace_hook", None),
+            getattr(threading, "_profile_hook", None),
+        )
         self.signals = dict(_signals())
-        self.threads = {t.ident for t in threading.enumerate()} | set(sys._current_frames())
+        self.threads = {t.ident for t in threading.enumerate()} | set(
+            sys._current_frames()
+        )
         self.guard = None  # the guard function, once the SNAPSHOT cell has defined it
 
     @staticmethod
@@ -175,14 +243,22 @@ class Protector:
             saved = self.state[id(obj)]
             for where in ("__dict__", "_trait_values"):
                 if where in saved:
-                    self._restore_callables(vars(obj) if where == "__dict__" else obj._trait_values, saved[where])
+                    self._restore_callables(
+                        vars(obj) if where == "__dict__" else obj._trait_values,
+                        saved[where],
+                    )
         for d, items in self.dicts:
             if d != items or any(d[k] is not v for k, v in items.items()):
                 for key in [k for k in d if k not in items]:
                     del d[key]
                 d.update(items)
         current = vars(builtins)
-        for key, value in self.builtins.items():  # names added to builtins stay: no test looks them up
+        for (
+            key,
+            value,
+        ) in (
+            self.builtins.items()
+        ):  # names added to builtins stay: no test looks them up
             if current.get(key, _MISSING) is not value:
                 current[key] = value
         for name, value in self.sys_hooks.items():
@@ -200,7 +276,12 @@ class Protector:
             now = current.get(key, _MISSING)
             if now is value:
                 continue
-            if _behaviour(value) or _behaviour(now) or isinstance(value, (list, dict, tuple)) and key in _CONTAINERS:
+            if (
+                _behaviour(value)
+                or _behaviour(now)
+                or isinstance(value, (list, dict, tuple))
+                and key in _CONTAINERS
+            ):
                 current[key] = value
 
     def foreign_threads(self) -> list:
@@ -243,10 +324,17 @@ class Protector:
             if role_of(getattr(hm, name, "")):
                 setattr(hm, name, "")
         ns = shell.user_ns
-        for key in [k for k in ns if k.startswith("_i") and isinstance(ns.get(k), str) and role_of(ns[k])]:
+        for key in [
+            k
+            for k in ns
+            if k.startswith("_i") and isinstance(ns.get(k), str) and role_of(ns[k])
+        ]:
             ns[key] = ""
-        for name in [n for n, entry in list(linecache.cache.items())
-                     if len(entry) > 2 and entry[2] and role_of(entry[2][0])]:
+        for name in [
+            n
+            for n, entry in list(linecache.cache.items())
+            if len(entry) > 2 and entry[2] and role_of(entry[2][0])
+        ]:
             linecache.cache.pop(name, None)
             getattr(shell.compile, "_filename_map", {}).pop(name, None)
         for name in ("last_type", "last_value", "last_traceback", "last_exc"):
@@ -267,20 +355,48 @@ class Protector:
 
 _MISSING = object()
 # Code installed with Python and the course's own packages; a cell, ``exec`` or a file the submission wrote is not.
-_TRUSTED_ROOTS = tuple(sorted({os.path.join(os.path.realpath(p), "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-                              | {os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), pkg, "")
-                                 for pkg in ("grader", "dlcourse")}))
+_TRUSTED_ROOTS = tuple(
+    sorted(
+        {
+            os.path.join(os.path.realpath(p), "")
+            for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)
+        }
+        | {
+            os.path.join(
+                os.path.dirname(os.path.dirname(os.path.realpath(__file__))), pkg, ""
+            )
+            for pkg in ("grader", "dlcourse")
+        }
+    )
+)
 
 
 def _trusted(filename: str) -> bool:
-    return filename.startswith("<frozen ") or os.path.realpath(filename).startswith(_TRUSTED_ROOTS)
+    return filename.startswith("<frozen ") or os.path.realpath(filename).startswith(
+        _TRUSTED_ROOTS
+    )
 
 
 def _behaviour(value) -> bool:
     """Is this attribute code (a function, a method, a hook object), rather than data?"""
-    return callable(value) and not issubclass(type(value), weakref.ReferenceType) and value is not _MISSING
-_CONTAINERS = {"custom_exceptions", "input_transformers_post", "ast_transformers", "shell_handlers",
-               "control_handlers", "callbacks", "cleanup_transforms", "line_transforms", "token_transformers"}
+    return (
+        callable(value)
+        and not issubclass(type(value), weakref.ReferenceType)
+        and value is not _MISSING
+    )
+
+
+_CONTAINERS = {
+    "custom_exceptions",
+    "input_transformers_post",
+    "ast_transformers",
+    "shell_handlers",
+    "control_handlers",
+    "callbacks",
+    "cleanup_transforms",
+    "line_transforms",
+    "token_transformers",
+}
 
 
 def _audit(event, args):
@@ -298,8 +414,16 @@ class GuardedKernel(IPythonKernel):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        _PROTECTED.update(id(o) for o in (GuardedKernel, Protector, *_functions_in(vars(GuardedKernel)),
-                                          *_functions_in(vars(Protector)), *_functions_in(globals())))
+        _PROTECTED.update(
+            id(o)
+            for o in (
+                GuardedKernel,
+                Protector,
+                *_functions_in(vars(GuardedKernel)),
+                *_functions_in(vars(Protector)),
+                *_functions_in(globals()),
+            )
+        )
         sys.addaudithook(_audit)
         protection = {"protector": None, "role": "", "refusal": ""}
 
@@ -312,9 +436,11 @@ class GuardedKernel(IPythonKernel):
                 if role == "test":
                     left = protector.wait_for_threads()
                     if left:
-                        protection["refusal"] = (f"the tests did not run: a thread the submission started is still "
-                                                 f"running ({', '.join(sorted(left))[:200]}); end every thread "
-                                                 "before the tests")
+                        protection["refusal"] = (
+                            f"the tests did not run: a thread the submission started is still "
+                            f"running ({', '.join(sorted(left))[:200]}); end every thread "
+                            "before the tests"
+                        )
             try:
                 await _BASE_SHELL_MAIN(self, subshell_id, msg)
             finally:
@@ -326,33 +452,67 @@ class GuardedKernel(IPythonKernel):
                     protector.forget()
                 protection["role"] = ""
 
-        async def do_execute(code, silent, store_history=True, user_expressions=None, allow_stdin=False, **kw):
+        async def do_execute(
+            code,
+            silent,
+            store_history=True,
+            user_expressions=None,
+            allow_stdin=False,
+            **kw,
+        ):
             role = protection["role"]
             if not role:
-                return await _BASE_DO_EXECUTE(self, code, silent, store_history, user_expressions, allow_stdin, **kw)
+                return await _BASE_DO_EXECUTE(
+                    self,
+                    code,
+                    silent,
+                    store_history,
+                    user_expressions,
+                    allow_stdin,
+                    **kw,
+                )
             if protection["refusal"]:
                 code = f"{MARKER}{role}\nraise RuntimeError({protection['refusal']!r})"
             shell = self.shell
             # Synchronously: the event loop (and any callback the submission scheduled on it) does not run first.
             vars(shell)["should_run_async"] = lambda *a, **k: False
             try:
-                reply = await _BASE_DO_EXECUTE(self, code, silent, store_history, user_expressions, allow_stdin, **kw)
+                reply = await _BASE_DO_EXECUTE(
+                    self,
+                    code,
+                    silent,
+                    store_history,
+                    user_expressions,
+                    allow_stdin,
+                    **kw,
+                )
             finally:
                 vars(shell).pop("should_run_async", None)
             protector = protection["protector"]
             if role == "test" and protector is not None and reply.get("status") == "ok":
                 changed = protector.tampered()
                 if changed:
-                    reply = self._fail_cell(f"the submission changed {', '.join(changed[:5])} while the tests ran")
+                    reply = self._fail_cell(
+                        f"the submission changed {', '.join(changed[:5])} while the tests ran"
+                    )
             return reply
 
         # Instance attributes, looked up before the class's: the closures above are what ipykernel calls.
         self.shell_main, self.do_execute = shell_main, do_execute
 
     def _fail_cell(self, message: str) -> dict:
-        content = {"ename": "AssertionError", "evalue": message, "traceback": [f"AssertionError: {message}"]}
-        self.session.send(self.iopub_socket, "error", content, parent=self.get_parent("shell"),
-                          ident=self._topic("error"))
+        content = {
+            "ename": "AssertionError",
+            "evalue": message,
+            "traceback": [f"AssertionError: {message}"],
+        }
+        self.session.send(
+            self.iopub_socket,
+            "error",
+            content,
+            parent=self.get_parent("shell"),
+            ident=self._topic("error"),
+        )
         return {"status": "error", "execution_count": self.execution_count, **content}
 
 

@@ -6,6 +6,7 @@ chapter, so deleted, edited or duplicated test cells and stripped metadata chang
 nothing. Cells the student added are kept where they were, without any nbgrader
 metadata. Every repair is reported as a note.
 """
+
 import copy
 
 import nbformat
@@ -25,7 +26,9 @@ def read_notebook(path) -> nbformat.NotebookNode:
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several types for bad JSON
-        raise Rejected(f"{path.name} is not valid notebook JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise Rejected(
+            f"{path.name} is not valid notebook JSON ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     if not isinstance(nb.get("cells"), list):
         raise Rejected(f"{path.name} has no list of cells")
     return nb
@@ -72,17 +75,29 @@ def rebuild(submitted, template):
     """
     notes = []
     tmpl_ids = [grade_id(c) for c in template.cells]
-    solution_ids = {gid for gid, c in zip(tmpl_ids, template.cells) if gid and nbgrader_meta(c).get("solution")}
+    solution_ids = {
+        gid
+        for gid, c in zip(tmpl_ids, template.cells)
+        if gid and nbgrader_meta(c).get("solution")
+    }
     index_of = {gid: i for i, gid in enumerate(tmpl_ids) if gid}
     by_text = {}
     for i, c in enumerate(template.cells):
         if not tmpl_ids[i] and _source(c).strip():
             by_text.setdefault((c.get("cell_type"), _source(c).strip()), i)
-    answers, extras, seen = {}, {}, set()   # extras: template index -> cells added after that cell
+    answers, extras, seen = (
+        {},
+        {},
+        set(),
+    )  # extras: template index -> cells added after that cell
     anchor = index_of.get("setup", -1)
     in_step = False  # the last submitted cell was one of the chapter's: a changed cell now is an edit of the next
-    stripped = not cell_ids(submitted) and any(c.get("cell_type") == "code" for c in submitted.cells)
-    signatures = {_first_line(_source(template.cells[index_of[gid]])): gid for gid in solution_ids}
+    stripped = not cell_ids(submitted) and any(
+        c.get("cell_type") == "code" for c in submitted.cells
+    )
+    signatures = {
+        _first_line(_source(template.cells[index_of[gid]])): gid for gid in solution_ids
+    }
 
     for cell in submitted.cells:
         if cell.get("cell_type") not in ("code", "markdown", "raw"):
@@ -91,11 +106,17 @@ def rebuild(submitted, template):
         if stripped and gid is None:
             # No nbgrader metadata at all: recognise answers by their first line (the signature).
             candidate = signatures.get(_first_line(_source(cell)))
-            if candidate and candidate not in answers and cell.get("cell_type") == "code":
+            if (
+                candidate
+                and candidate not in answers
+                and cell.get("cell_type") == "code"
+            ):
                 gid = candidate
         if gid in index_of:
             if gid in seen:
-                notes.append(f"cell {gid} appears more than once: the first copy was graded")
+                notes.append(
+                    f"cell {gid} appears more than once: the first copy was graded"
+                )
                 continue
             seen.add(gid)
             anchor, in_step = index_of[gid], True
@@ -108,25 +129,45 @@ def rebuild(submitted, template):
         if not text:
             continue
         if gid is None and (cell.get("cell_type"), text) in by_text:
-            anchor, in_step = by_text[(cell.get("cell_type"), text)], True  # the chapter's own cell, unchanged
+            anchor, in_step = (
+                by_text[(cell.get("cell_type"), text)],
+                True,
+            )  # the chapter's own cell, unchanged
             continue
-        following = template.cells[anchor + 1] if anchor + 1 < len(template.cells) else None
-        if in_step and following is not None and not tmpl_ids[anchor + 1] \
-                and following.get("cell_type") == cell.get("cell_type"):
+        following = (
+            template.cells[anchor + 1] if anchor + 1 < len(template.cells) else None
+        )
+        if (
+            in_step
+            and following is not None
+            and not tmpl_ids[anchor + 1]
+            and following.get("cell_type") == cell.get("cell_type")
+        ):
             anchor += 1  # the student's edit of the chapter's next cell: it runs right after the original
         in_step = False
-        extra = nbformat.v4.new_code_cell(_source(cell)) if cell.get("cell_type") == "code" \
+        extra = (
+            nbformat.v4.new_code_cell(_source(cell))
+            if cell.get("cell_type") == "code"
             else nbformat.v4.new_markdown_cell(_source(cell))
+        )
         if gid:
-            notes.append(f"cell with unknown grade id {gid!r} kept as an ordinary cell (not graded)")
+            notes.append(
+                f"cell with unknown grade id {gid!r} kept as an ordinary cell (not graded)"
+            )
         extras.setdefault(anchor, []).append(extra)
 
     if stripped:
-        notes.append(f"nbgrader metadata was removed: {len(answers)} of {len(solution_ids)} answers "
-                     "recognised by their first line")
-    missing = [gid for gid in tmpl_ids if gid and gid not in seen and gid not in solution_ids]
+        notes.append(
+            f"nbgrader metadata was removed: {len(answers)} of {len(solution_ids)} answers "
+            "recognised by their first line"
+        )
+    missing = [
+        gid for gid in tmpl_ids if gid and gid not in seen and gid not in solution_ids
+    ]
     if missing and not stripped:
-        notes.append(f"{len(missing)} locked cell(s) missing from the submission were restored: {', '.join(missing[:5])}")
+        notes.append(
+            f"{len(missing)} locked cell(s) missing from the submission were restored: {', '.join(missing[:5])}"
+        )
     unanswered = sorted(solution_ids - set(answers))
     if unanswered:
         notes.append(f"no answer cell found for: {', '.join(unanswered)}")

@@ -14,6 +14,7 @@ process: it forwards interrupt and terminate signals to the kernel and exits
 with the kernel's exit status. If the launcher is killed, the zygote kills the kernel.
 Linux only: macOS forbids forking after some system libraries are loaded.
 """
+
 import argparse
 import json
 import os
@@ -26,8 +27,19 @@ import time
 from . import kernel
 
 # What a chapter's setup cell imports; a module that is missing is simply not preloaded.
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "torch", "torch.fx", "torch.func",
-           "torch.utils.checkpoint", "matplotlib", "matplotlib.pyplot", "dlcourse", "grader.protect")
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "numpy",
+    "torch",
+    "torch.fx",
+    "torch.func",
+    "torch.utils.checkpoint",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "dlcourse",
+    "grader.protect",
+)
 POLL_S = 0.01
 
 
@@ -59,7 +71,9 @@ def serve(socket_path: str, args) -> None:
     if os.path.exists(socket_path):
         os.unlink(socket_path)
     server.bind(socket_path)
-    os.chmod(socket_path, 0o600)  # only root (the worker's launcher) may ask for a kernel
+    os.chmod(
+        socket_path, 0o600
+    )  # only root (the worker's launcher) may ask for a kernel
     server.listen(8)
     while True:
         conn, _ = server.accept()
@@ -93,7 +107,9 @@ def _watch(conn, pid: int) -> int:
         if done:
             return os.waitstatus_to_exitcode(status)
         readable, _, _ = select.select([conn], [], [], POLL_S)
-        if readable and not conn.recv(1):  # end of file: jupyter_client killed the launcher
+        if readable and not conn.recv(
+            1
+        ):  # end of file: jupyter_client killed the launcher
             for kill in (os.killpg, os.kill):
                 try:
                     kill(pid, signal.SIGKILL)
@@ -111,7 +127,11 @@ def _become_kernel(connection_file: str, args) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # the kernel sends its output to the notebook, never to the worker's pipes
+        for fd in (
+            0,
+            1,
+            2,
+        ):  # the kernel sends its output to the notebook, never to the worker's pipes
             os.dup2(null, fd)
         connection = kernel.confine(args, connection_file)
         _die_with_parent()  # after the change of user id, which clears it
@@ -138,7 +158,9 @@ def _die_with_parent() -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(
+            1, signal.SIGKILL
+        )  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # it died before the request took effect
@@ -157,7 +179,9 @@ def _reseed() -> None:
 
 
 # -- the launcher -----------------------------------------------------------------------------
-def launch(socket_path: str, connection_file: str, scratch: str, wait_s: float = 120.0) -> int:
+def launch(
+    socket_path: str, connection_file: str, scratch: str, wait_s: float = 120.0
+) -> int:
     deadline = time.monotonic() + wait_s
     while True:  # the zygote may still be importing when the first kernel is asked for
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -167,10 +191,15 @@ def launch(socket_path: str, connection_file: str, scratch: str, wait_s: float =
         except (FileNotFoundError, ConnectionRefusedError):
             conn.close()
             if time.monotonic() > deadline:
-                print(f"grader.zygote: no zygote listens on {socket_path}", file=sys.stderr)
+                print(
+                    f"grader.zygote: no zygote listens on {socket_path}",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.05)
-    _send(conn, {"connection_file": os.path.abspath(connection_file), "scratch": scratch})
+    _send(
+        conn, {"connection_file": os.path.abspath(connection_file), "scratch": scratch}
+    )
     pid = _receive(conn)["pid"]
 
     def forward(signum, _frame):

@@ -76,7 +76,9 @@ def solution_cell(chapter: str, exercise: str) -> str:
     for cell in nb.cells:
         if nbtools.meta(cell).get("grade_id") == exercise and nbtools.is_solution(cell):
             return cell.source
-    raise MutantError(f"tests/mutants/{chapter}: {chapter} has no exercise {exercise!r}")
+    raise MutantError(
+        f"tests/mutants/{chapter}: {chapter} has no exercise {exercise!r}"
+    )
 
 
 def _texts(value, where: str, key: str) -> list[str]:
@@ -96,7 +98,9 @@ def patches(chapter: str) -> list[Mutant]:
         if not isinstance(entries, list):
             raise MutantError(f"{path.name}: write mutants as [[{exercise}]] tables")
         for i, entry in enumerate(entries):
-            where = f"{path.name}: [[{exercise}]] #{i + 1} ({entry.get('name', 'no name')})"
+            where = (
+                f"{path.name}: [[{exercise}]] #{i + 1} ({entry.get('name', 'no name')})"
+            )
             if unknown := set(entry) - KEYS:
                 raise MutantError(f"{where}: unknown keys {sorted(unknown)}")
             if missing := {"name", "why", "replace", "with"} - set(entry):
@@ -106,8 +110,15 @@ def patches(chapter: str) -> list[Mutant]:
             if len(old) != len(new) or not old or not all(old):
                 raise MutantError(f"{where}: `replace` and `with` need as many texts")
             found.append(
-                Mutant(chapter, exercise, entry["name"], entry["why"], tuple(zip(old, new, strict=True)),
-                       int(entry.get("count", 1)), path)
+                Mutant(
+                    chapter,
+                    exercise,
+                    entry["name"],
+                    entry["why"],
+                    tuple(zip(old, new, strict=True)),
+                    int(entry.get("count", 1)),
+                    path,
+                )
             )
     return found
 
@@ -119,14 +130,18 @@ def files(chapter: str) -> list[Mutant]:
         first = path.read_text().partition("\n")[0]
         why = first.removeprefix("# MUTANT:").strip()
         if not first.startswith("# MUTANT:") or not why:
-            raise MutantError(f"{path}: the first line must be `# MUTANT: what is wrong`")
+            raise MutantError(
+                f"{path}: the first line must be `# MUTANT: what is wrong`"
+            )
         found.append(Mutant(chapter, path.parent.name, path.stem, why, path=path))
     return found
 
 
 def mutants(chapter: str) -> list[Mutant]:
     """Every mutant of a chapter, patches and files, sorted by exercise and name."""
-    found = sorted(patches(chapter) + files(chapter), key=lambda m: (m.exercise, m.name))
+    found = sorted(
+        patches(chapter) + files(chapter), key=lambda m: (m.exercise, m.name)
+    )
     names = [(m.exercise, m.name) for m in found]
     twice = sorted({f"{e}/{n}" for e, n in names if names.count((e, n)) > 1})
     if twice:

@@ -1,4 +1,5 @@
 """Reading chapter notebooks the way the tests need them: chapters, exercises, cells."""
+
 import copy
 import dataclasses
 import pathlib
@@ -10,12 +11,21 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
 MUTANTS = REPO / "tests" / "mutants"
-SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION[ \t]*\n?", re.S | re.M)
-HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+SOLUTION_BLOCK = re.compile(
+    r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION[ \t]*\n?", re.S | re.M
+)
+HIDDEN_BLOCK = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+    re.S | re.M,
+)
 
 
 def chapter_ids() -> list[str]:
-    return sorted(p.parent.name for p in SOLUTIONS.glob("[0-9][0-9]_*/*.ipynb") if p.stem == p.parent.name)
+    return sorted(
+        p.parent.name
+        for p in SOLUTIONS.glob("[0-9][0-9]_*/*.ipynb")
+        if p.stem == p.parent.name
+    )
 
 
 def solution_path(chapter: str) -> pathlib.Path:
@@ -44,16 +54,18 @@ def is_grade(cell) -> bool:
 
 def setup_index(nb) -> int:
     found = [i for i, c in enumerate(nb.cells) if meta(c).get("grade_id") == "setup"]
-    assert len(found) == 1, f"expected exactly one cell with grade_id 'setup', found {len(found)}"
+    assert len(found) == 1, (
+        f"expected exactly one cell with grade_id 'setup', found {len(found)}"
+    )
     return found[0]
 
 
 @dataclasses.dataclass
 class Exercise:
-    name: str            # grade_id of the solution cell
-    solution: int        # index of the solution cell
-    tasks: list          # indices of its task cells (just before the solution cell)
-    tests: list          # indices of its grade cells (after it, up to the next solution cell)
+    name: str  # grade_id of the solution cell
+    solution: int  # index of the solution cell
+    tasks: list  # indices of its task cells (just before the solution cell)
+    tests: list  # indices of its grade cells (after it, up to the next solution cell)
 
     def points(self, nb) -> float:
         return sum(float(meta(nb.cells[i]).get("points", 0)) for i in self.tests)
@@ -75,7 +87,10 @@ def exercises(nb) -> list[Exercise]:
 
 def mini_notebook(nb, exercise: Exercise, solution_source: str | None = None):
     """The setup cell plus one exercise's cells, optionally with another answer in the solution cell."""
-    cells = [copy.deepcopy(nb.cells[i]) for i in [setup_index(nb), *exercise.tasks, exercise.solution, *exercise.tests]]
+    cells = [
+        copy.deepcopy(nb.cells[i])
+        for i in [setup_index(nb), *exercise.tasks, exercise.solution, *exercise.tests]
+    ]
     small = copy.deepcopy(nb)
     small.cells = cells
     if solution_source is not None:
@@ -107,12 +122,16 @@ class Kernel:
             if msg["msg_type"] in ("stream", "error", "execute_result", "display_data"):
                 outputs.append(output_from_msg(msg))
 
-        self.kc.execute_interactive(cell.source, timeout=timeout, output_hook=hook, allow_stdin=False)
+        self.kc.execute_interactive(
+            cell.source, timeout=timeout, output_hook=hook, allow_stdin=False
+        )
         cell.outputs = outputs
 
     def run(self, nb, timeout: int = 120):
         """Reset the namespace, then run every code cell of ``nb`` (errors stay in the outputs)."""
-        self.kc.execute_interactive("%reset -f", timeout=30, output_hook=lambda msg: None)
+        self.kc.execute_interactive(
+            "%reset -f", timeout=30, output_hook=lambda msg: None
+        )
         for cell in nb.cells:
             if cell.cell_type == "code":
                 self.run_cell(cell, timeout)
@@ -132,4 +151,8 @@ def grade_cells(nb) -> dict:
 
 def error_messages(nb, grade_id: str) -> list[str]:
     cell = next(c for c in nb.cells if meta(c).get("grade_id") == grade_id)
-    return [f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    return [
+        f"{o.get('ename')}: {o.get('evalue')}"
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]

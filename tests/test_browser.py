@@ -10,6 +10,7 @@ and the book's own author in the footer. The search page must find each chapter 
 word of its title. At 1280 pixels the code column holds a full formatted line (ruff's
 line length), and only cells with a line the formatter cannot split scroll sideways. Screenshots go to `_build/screenshots/` (a build artifact).
 """
+
 import functools
 import http.server
 import json
@@ -32,14 +33,25 @@ from test_book import secret_lines
 HTML = nbtools.REPO / "_build" / "html"
 SHOTS = nbtools.REPO / "_build" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 pytestmark = pytest.mark.slow
 
 
 def chromium_path():
-    for name in (os.environ.get("DLCOURSE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for name in (
+        os.environ.get("DLCOURSE_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
         if name and (found := shutil.which(name)):
             return found
     return None
@@ -70,10 +82,17 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    done = subprocess.run(["make", "--no-print-directory", "book"], cwd=nbtools.REPO,
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "book"],
+        cwd=nbtools.REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -88,16 +107,29 @@ def server():
 def browser():
     executable = chromium_path()
     if executable is None:
-        pytest.skip("Chromium is not installed: run `make browser-deps` as root on Debian/Ubuntu "
-                    "(or install the chromium package) to run the browser test")
+        pytest.skip(
+            "Chromium is not installed: run `make browser-deps` as root on Debian/Ubuntu "
+            "(or install the chromium package) to run the browser test"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the Playwright client is not installed (pip install -r requirements.txt)")
-    with tempfile.TemporaryDirectory(prefix="dlcourse-chromium-") as profile, sync_playwright() as pw:
+        pytest.skip(
+            "the Playwright client is not installed (pip install -r requirements.txt)"
+        )
+    with (
+        tempfile.TemporaryDirectory(prefix="dlcourse-chromium-") as profile,
+        sync_playwright() as pw,
+    ):
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=executable, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, color_scheme="light", service_workers="block")
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            color_scheme="light",
+            service_workers="block",
+        )
         try:
             yield context
         finally:
@@ -153,11 +185,26 @@ class Visit:
     def __init__(self, context, base, path, wait_url=None):
         self.path, self.problems, self.external = path, [], []
         self.page = page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
+        page.on(
+            "console",
+            lambda m: (
+                m.type == "error" and self.problems.append(f"console error: {m.text}")
+            ),
+        )
         page.on("pageerror", lambda e: self.problems.append(f"JavaScript error: {e}"))
-        page.on("requestfailed", lambda r: r.url.startswith(base)
-                and self.problems.append(f"failed request: {r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        page.on(
+            "requestfailed",
+            lambda r: (
+                r.url.startswith(base)
+                and self.problems.append(f"failed request: {r.url} ({r.failure})")
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}")
+            ),
+        )
         response = page.goto(base + path, wait_until="load")
         self.status = response.status if response else None
         if wait_url:
@@ -176,7 +223,11 @@ def visits(browser, server):
 
     def route(r):
         url = r.request.url
-        if url.startswith(server) or urllib.parse.urlsplit(url).scheme in ("data", "blob", "about"):
+        if url.startswith(server) or urllib.parse.urlsplit(url).scheme in (
+            "data",
+            "blob",
+            "about",
+        ):
             r.continue_()
         else:
             external.append(url)
@@ -188,13 +239,31 @@ def visits(browser, server):
     for doc in toc_pages():
         pages[doc] = Visit(browser, server, f"{doc}.html")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    landing = Visit(browser, server, "index.html", wait_url=re.compile(r".*/" + re.escape(toc_pages()[0]) + r"\.html$"))
+    landing = Visit(
+        browser,
+        server,
+        "index.html",
+        wait_url=re.compile(r".*/" + re.escape(toc_pages()[0]) + r"\.html$"),
+    )
     landing.page.screenshot(path=str(SHOTS / "landing.png"), full_page=True)
-    yield {"server": server, "pages": pages, "landing": landing, "external": external, "start": start}
+    yield {
+        "server": server,
+        "pages": pages,
+        "landing": landing,
+        "external": external,
+        "start": start,
+    }
     for visit in [*pages.values(), landing]:
         visit.page.close()
-    (SHOTS / "report.json").write_text(json.dumps({
-        "pages_tested": len(pages), "browser_seconds": round(time.monotonic() - start, 1)}, indent=1))
+    (SHOTS / "report.json").write_text(
+        json.dumps(
+            {
+                "pages_tested": len(pages),
+                "browser_seconds": round(time.monotonic() - start, 1),
+            },
+            indent=1,
+        )
+    )
 
 
 def chapter_docs():
@@ -203,8 +272,11 @@ def chapter_docs():
 
 # --- the checks --------------------------------------------------------------------------------
 
+
 def test_the_toc_is_all_there(visits):
-    assert len(visits["pages"]) >= 5 and chapter_docs(), "the table of contents looks empty"
+    assert len(visits["pages"]) >= 5 and chapter_docs(), (
+        "the table of contents looks empty"
+    )
     for chapter in nbtools.chapter_ids():
         doc = f"notebooks/{chapter}/{chapter}"
         if doc not in visits["pages"]:
@@ -213,15 +285,20 @@ def test_the_toc_is_all_there(visits):
 
 def test_every_page_loads_cleanly(visits):
     bad = {}
-    for doc, visit in [*visits["pages"].items(), ("index (landing)", visits["landing"])]:
+    for doc, visit in [
+        *visits["pages"].items(),
+        ("index (landing)", visits["landing"]),
+    ]:
         problems = list(visit.problems)
         if visit.status != 200:
             problems.insert(0, f"status {visit.status}")
         if problems:
             bad[doc] = problems
     assert not bad, "pages with problems:\n" + json.dumps(bad, indent=1)
-    assert not visits["external"], ("the book requested resources outside the local server "
-                                    f"(it must work offline, without CDNs): {sorted(set(visits['external']))[:10]}")
+    assert not visits["external"], (
+        "the book requested resources outside the local server "
+        f"(it must work offline, without CDNs): {sorted(set(visits['external']))[:10]}"
+    )
 
 
 def test_math_is_typeset_by_local_mathjax(visits):
@@ -230,21 +307,33 @@ def test_math_is_typeset_by_local_mathjax(visits):
         info = visit.info
         if info["math"]:
             assert visit.math_state == "typeset", f"{doc}: {visit.math_state}"
-        assert not info["untypeset"], f"{doc}: math left unrendered: {info['untypeset'][:5]}"
-        assert not info["mathErrors"], f"{doc}: MathJax errors: {info['mathErrors'][:5]}"
-        assert not info["rawMath"], f"{doc}: TeX left in the text: {info['rawMath'][:5]}"
+        assert not info["untypeset"], (
+            f"{doc}: math left unrendered: {info['untypeset'][:5]}"
+        )
+        assert not info["mathErrors"], (
+            f"{doc}: MathJax errors: {info['mathErrors'][:5]}"
+        )
+        assert not info["rawMath"], (
+            f"{doc}: TeX left in the text: {info['rawMath'][:5]}"
+        )
         typeset += info["math"]
     assert typeset > 50, "hardly any math in the book: is MathJax configured?"
     for doc in chapter_docs():
         html = (HTML / f"{doc}.html").read_text(encoding="utf-8")
-        assert re.search(r'<script[^>]+src="[./]*_static/mathjax/tex-chtml\.js', html), f"{doc}: MathJax is not served locally"
-        assert not re.search(r'(src|href)="(https?:)?//[^"]*(cdn|unpkg|jsdelivr)', html), f"{doc} references a CDN"
+        assert re.search(
+            r'<script[^>]+src="[./]*_static/mathjax/tex-chtml\.js', html
+        ), f"{doc}: MathJax is not served locally"
+        assert not re.search(
+            r'(src|href)="(https?:)?//[^"]*(cdn|unpkg|jsdelivr)', html
+        ), f"{doc} references a CDN"
 
 
 def test_every_image_is_shown(visits):
     figures = 0
     for doc, visit in visits["pages"].items():
-        assert not visit.info["brokenImages"], f"{doc}: broken images {visit.info['brokenImages']}"
+        assert not visit.info["brokenImages"], (
+            f"{doc}: broken images {visit.info['brokenImages']}"
+        )
         if doc.startswith("notebooks/"):
             figures += visit.info["images"]
     assert figures >= len(chapter_docs()), "the chapters show no figures"
@@ -252,8 +341,12 @@ def test_every_image_is_shown(visits):
 
 def test_no_error_output_or_traceback(visits):
     for doc, visit in visits["pages"].items():
-        assert not visit.info["errorOutputs"], f"{doc} shows error output: {visit.info['errorOutputs'][:3]}"
-        assert "Traceback (most recent call last)" not in visit.info["text"], f"{doc} shows a traceback"
+        assert not visit.info["errorOutputs"], (
+            f"{doc} shows error output: {visit.info['errorOutputs'][:3]}"
+        )
+        assert "Traceback (most recent call last)" not in visit.info["text"], (
+            f"{doc} shows a traceback"
+        )
 
 
 def test_no_solution_or_hidden_test_in_the_rendered_pages(visits):
@@ -264,7 +357,9 @@ def test_no_solution_or_hidden_test_in_the_rendered_pages(visits):
         secrets |= found
     for doc, visit in visits["pages"].items():
         text = visit.info["text"]
-        if doc.startswith("notebooks/"):  # (the instructor's guide explains the markers)
+        if doc.startswith(
+            "notebooks/"
+        ):  # (the instructor's guide explains the markers)
             for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
                 assert marker not in text, f"{doc} shows nbgrader's {marker!r} marker"
         leaked = sorted(secrets & {ln.strip() for ln in text.splitlines()})
@@ -275,7 +370,9 @@ def test_footer_names_the_authors(visits):
     author = yaml.safe_load((nbtools.REPO / "_config.yml").read_text())["author"]
     for doc, visit in visits["pages"].items():
         footer = visit.info["footer"]
-        assert "Jupyter Book community" not in visit.info["text"], f"{doc}: stock footer"
+        assert "Jupyter Book community" not in visit.info["text"], (
+            f"{doc}: stock footer"
+        )
         assert author in footer, f"{doc}: footer does not name {author!r}: {footer!r}"
 
 
@@ -284,17 +381,28 @@ def test_search_finds_every_chapter(visits, browser):
     base = visits["server"]
     for doc in chapter_docs():
         title = visits["pages"][doc].page.title()
-        words = [w for w in re.findall(r"[A-Za-z]{6,}", title.split("\u2014")[0]) if w.lower() not in {"networks"}]
+        words = [
+            w
+            for w in re.findall(r"[A-Za-z]{6,}", title.split("\u2014")[0])
+            if w.lower() not in {"networks"}
+        ]
         assert words, f"{doc}: no word to search for in its title {title!r}"
         term = max(words, key=len).lower()
         visit = Visit(browser, base, f"search.html?q={urllib.parse.quote(term)}")
         page = visit.page
         try:
-            page.wait_for_function("""() => { const s = document.querySelector('#search-results');
-                return s && /found|did not match/i.test(s.textContent); }""", timeout=30000)
-            hrefs = page.eval_on_selector_all("#search-results li a", "els => els.map(a => a.getAttribute('href'))")
+            page.wait_for_function(
+                """() => { const s = document.querySelector('#search-results');
+                return s && /found|did not match/i.test(s.textContent); }""",
+                timeout=30000,
+            )
+            hrefs = page.eval_on_selector_all(
+                "#search-results li a", "els => els.map(a => a.getAttribute('href'))"
+            )
             assert hrefs, f"searching for {term!r} found nothing"
-            assert any(doc in (h or "") for h in hrefs), f"searching for {term!r} did not find {doc}: {hrefs[:8]}"
+            assert any(doc in (h or "") for h in hrefs), (
+                f"searching for {term!r} did not find {doc}: {hrefs[:8]}"
+            )
             assert not visit.problems, f"search page problems: {visit.problems}"
         finally:
             page.close()
@@ -304,15 +412,28 @@ def test_chapters_offer_download_and_launch_buttons(visits, browser):
     base = visits["server"]
     for doc in chapter_docs():
         page = visits["pages"][doc].page
-        links = page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href') || '')")
+        links = page.eval_on_selector_all(
+            "a", "els => els.map(a => a.getAttribute('href') || '')"
+        )
         download = [h for h in links if h.endswith(".ipynb") and "_sources/" in h]
         assert download, f"{doc}: no download-notebook button"
-        got = browser.request.get(urllib.parse.urljoin(base + doc + ".html", download[0]))
-        assert got.status == 200, f"{doc}: downloading the notebook gave HTTP {got.status}"
-        assert json.loads(got.body())["cells"], f"{doc}: the downloaded notebook is empty"
-        for service, pattern in (("Binder", "/v2/gh/"), ("JupyterHub", "/hub/user-redirect/git-pull"),
-                                 ("Colab", "colab.research.google.com/github/")):
-            assert any(pattern in h and doc in urllib.parse.unquote(h) for h in links), f"{doc}: no {service} launch button"
+        got = browser.request.get(
+            urllib.parse.urljoin(base + doc + ".html", download[0])
+        )
+        assert got.status == 200, (
+            f"{doc}: downloading the notebook gave HTTP {got.status}"
+        )
+        assert json.loads(got.body())["cells"], (
+            f"{doc}: the downloaded notebook is empty"
+        )
+        for service, pattern in (
+            ("Binder", "/v2/gh/"),
+            ("JupyterHub", "/hub/user-redirect/git-pull"),
+            ("Colab", "colab.research.google.com/github/"),
+        ):
+            assert any(
+                pattern in h and doc in urllib.parse.unquote(h) for h in links
+            ), f"{doc}: no {service} launch button"
 
 
 def test_figures_are_readable_in_dark_mode_and_screenshots_are_saved(visits):
@@ -325,14 +446,20 @@ def test_figures_are_readable_in_dark_mode_and_screenshots_are_saved(visits):
         page.evaluate("() => window.scrollBy(0, -200)")
     page.screenshot(path=str(SHOTS / "chapter.png"))
     page.emulate_media(color_scheme="dark")
-    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'", timeout=10000)
+    page.wait_for_function(
+        "() => document.documentElement.dataset.theme === 'dark'", timeout=10000
+    )
     figure = page.locator(".cell_output img").first
     figure.scroll_into_view_if_needed()
     page.evaluate("() => window.scrollBy(0, -120)")
-    style = figure.evaluate("img => { const s = getComputedStyle(img); return [s.backgroundColor, s.filter]; }")
+    style = figure.evaluate(
+        "img => { const s = getComputedStyle(img); return [s.backgroundColor, s.filter]; }"
+    )
     page.screenshot(path=str(SHOTS / "chapter-dark.png"))
     page.emulate_media(color_scheme="light")
-    assert style == ["rgb(255, 255, 255)", "none"], f"in dark mode, figures have background and filter {style}"
+    assert style == ["rgb(255, 255, 255)", "none"], (
+        f"in dark mode, figures have background and filter {style}"
+    )
     for name in ("landing.png", "chapter.png", "chapter-dark.png"):
         assert (SHOTS / name).stat().st_size > 10_000, f"screenshot {name} looks empty"
 
@@ -374,11 +501,14 @@ def test_code_cells_fit_the_column_at_1280_pixels(visits):
         report[doc] = column
         assert column["chars"] >= limit, (
             f"{doc}: the code column holds {column['chars']} characters at 1280 px, "
-            f"ruff formats to {limit} (book/_static/dlbook.css sets the column)")
+            f"ruff formats to {limit} (book/_static/dlbook.css sets the column)"
+        )
         if column["scrolling"]:
             scrolling[doc] = column["scrolling"]
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "code-scroll.json").write_text(json.dumps(report, indent=1))
-    assert not scrolling, ("code cells that scroll sideways at 1280 px (first line, longest line): "
-                           f"{json.dumps(scrolling, indent=1)}\nkeep code lines within {limit} "
-                           "characters (`make lint` checks the solution notebooks)")
+    assert not scrolling, (
+        "code cells that scroll sideways at 1280 px (first line, longest line): "
+        f"{json.dumps(scrolling, indent=1)}\nkeep code lines within {limit} "
+        "characters (`make lint` checks the solution notebooks)"
+    )

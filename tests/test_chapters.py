@@ -3,6 +3,7 @@
 The solution notebooks themselves are executed by nbval (pytest collects
 solutions/*/*.ipynb with --nbval-lax, see pyproject.toml).
 """
+
 import json
 import subprocess
 import sys
@@ -26,43 +27,78 @@ def test_exercise_anatomy(chapter):
     setup = nb.cells[nbtools.setup_index(nb)]
     assert meta(setup).get("locked"), "the setup cell must be locked (read-only)"
     exercises = nbtools.exercises(nb)
-    assert len(exercises) >= 4, f"{chapter}: {len(exercises)} exercises, the course wants at least 4 graded parts"
+    assert len(exercises) >= 4, (
+        f"{chapter}: {len(exercises)} exercises, the course wants at least 4 graded parts"
+    )
     total = sum(ex.points(nb) for ex in exercises)
-    assert total == pytest.approx(10), f"{chapter}: exercise points sum to {total}, the course uses 10"
+    assert total == pytest.approx(10), (
+        f"{chapter}: exercise points sum to {total}, the course uses 10"
+    )
     for ex in exercises:
         solution = nb.cells[ex.solution]
-        assert ex.tasks, f"{ex.name}: no locked task cell (grade_id task_*) right before the solution cell"
+        assert ex.tasks, (
+            f"{ex.name}: no locked task cell (grade_id task_*) right before the solution cell"
+        )
         assert ex.tests, f"{ex.name}: no grade cell follows the solution cell"
-        assert SOLUTION_BLOCK.search(solution.source), f"{ex.name}: no ### BEGIN/END SOLUTION block"
-        assert any(HIDDEN_BLOCK.search(nb.cells[i].source) for i in ex.tests), f"{ex.name}: no hidden tests"
+        assert SOLUTION_BLOCK.search(solution.source), (
+            f"{ex.name}: no ### BEGIN/END SOLUTION block"
+        )
+        assert any(HIDDEN_BLOCK.search(nb.cells[i].source) for i in ex.tests), (
+            f"{ex.name}: no hidden tests"
+        )
         for i in [ex.solution, *ex.tests]:
             cell = nb.cells[i]
             assert "skip-execution" in cell.metadata.get("tags", []), (
-                f"{meta(cell)['grade_id']}: exercise cells carry the 'skip-execution' tag so the book does not run them")
+                f"{meta(cell)['grade_id']}: exercise cells carry the 'skip-execution' tag so the book does not run them"
+            )
         for i in ex.tests:
-            assert meta(nb.cells[i]).get("locked"), f"{meta(nb.cells[i])['grade_id']}: grade cells must be locked"
+            assert meta(nb.cells[i]).get("locked"), (
+                f"{meta(nb.cells[i])['grade_id']}: grade cells must be locked"
+            )
 
 
 @pytest.mark.parametrize("edition", ["solutions", "notebooks"])
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_committed_notebooks_hold_no_outputs(chapter, edition):
-    path = (nbtools.solution_path if edition == "solutions" else nbtools.student_path)(chapter)
+    path = (nbtools.solution_path if edition == "solutions" else nbtools.student_path)(
+        chapter
+    )
     assert path.exists(), f"{path} is missing (run `make release`)"
     nb = nbtools.load(path)
-    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not dirty, f"{path}: cells {dirty} carry outputs; clear them before committing"
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count)
+    ]
+    assert not dirty, (
+        f"{path}: cells {dirty} carry outputs; clear them before committing"
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_student_edition_is_exactly_what_nbgrader_generates(chapter, tmp_path):
-    cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force", "--log-level=ERROR",
-           f"--CourseDirectory.release_directory={tmp_path / 'release'}",
-           f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}"]
-    done = subprocess.run(cmd, cwd=nbtools.REPO, capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "generate_assignment",
+        chapter,
+        "--force",
+        "--log-level=ERROR",
+        f"--CourseDirectory.release_directory={tmp_path / 'release'}",
+        f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}",
+    ]
+    done = subprocess.run(
+        cmd, cwd=nbtools.REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
-    fresh = json.loads((tmp_path / "release" / chapter / f"{chapter}.ipynb").read_text())
+    fresh = json.loads(
+        (tmp_path / "release" / chapter / f"{chapter}.ipynb").read_text()
+    )
     committed = json.loads(nbtools.student_path(chapter).read_text())
-    assert committed == fresh, f"notebooks/{chapter} differs from what nbgrader generates: run `make release`"
+    assert committed == fresh, (
+        f"notebooks/{chapter} differs from what nbgrader generates: run `make release`"
+    )
     text = nbtools.student_path(chapter).read_text()
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
 
@@ -103,13 +139,22 @@ def run_exercise(chapter, name, source=None):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_exercise_has_two_mutants(chapter):
-    names = {ex.name for ex in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))}
+    names = {
+        ex.name
+        for ex in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))
+    }
     found = mutantlib.mutants(chapter)
     for name in names:
         count = sum(m.exercise == name for m in found)
-        assert count >= 2, (f"{chapter}/{name}: {count} mutants (tests/mutants/{chapter}.toml "
-                            f"and tests/mutants/{chapter}/{name}/*.py), at least 2 wanted")
-    folders = {p.name for p in (MUTANTS / chapter).iterdir() if p.is_dir()} if (MUTANTS / chapter).is_dir() else set()
+        assert count >= 2, (
+            f"{chapter}/{name}: {count} mutants (tests/mutants/{chapter}.toml "
+            f"and tests/mutants/{chapter}/{name}/*.py), at least 2 wanted"
+        )
+    folders = (
+        {p.name for p in (MUTANTS / chapter).iterdir() if p.is_dir()}
+        if (MUTANTS / chapter).is_dir()
+        else set()
+    )
     strays = (folders | {m.exercise for m in found}) - names - {"__pycache__"}
     assert not strays, f"mutants of {chapter} name no exercise of it: {sorted(strays)}"
 
@@ -120,7 +165,9 @@ def test_solution_earns_full_marks_on_its_own(chapter, name):
     nb = run_exercise(chapter, name)
     grades = nbtools.grade_cells(nb)
     for grade_id, (score, max_score) in grades.items():
-        assert score == max_score, f"{grade_id} fails with the solution: {nbtools.error_messages(nb, grade_id)}"
+        assert score == max_score, (
+            f"{grade_id} fails with the solution: {nbtools.error_messages(nb, grade_id)}"
+        )
 
 
 @pytest.mark.parametrize("chapter,name", list(exercise_cases()))
@@ -129,7 +176,9 @@ def test_stub_fails_every_grade_cell(chapter, name):
     stub = next(c.source for c in student.cells if meta(c).get("grade_id") == name)
     run = run_exercise(chapter, name, stub)
     passing = [g for g, (score, _) in nbtools.grade_cells(run).items() if score]
-    assert not passing, f"grade cells {passing} pass on the blank stub: they test nothing"
+    assert not passing, (
+        f"grade cells {passing} pass on the blank stub: they test nothing"
+    )
 
 
 @pytest.mark.parametrize("chapter,name,mutant", list(mutant_cases()))
@@ -139,5 +188,9 @@ def test_mutant_loses_points_with_a_message(chapter, name, mutant):
     lost = {g: s for g, (s, m) in grades.items() if s < m}
     assert lost, f"mutant {mutant} ({mutant.why}) earns full marks: the tests miss it"
     messages = [m for g in lost for m in nbtools.error_messages(nb, g)]
-    assert any(m.startswith("AssertionError: ") and len(m) > len("AssertionError: ") + 10 for m in messages), (
-        f"mutant {mutant} fails, but without a test message a student could act on: {messages}")
+    assert any(
+        m.startswith("AssertionError: ") and len(m) > len("AssertionError: ") + 10
+        for m in messages
+    ), (
+        f"mutant {mutant} fails, but without a test message a student could act on: {messages}"
+    )

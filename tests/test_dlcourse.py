@@ -1,4 +1,5 @@
 """Unit tests of the helper package: right answers, reproducibility, and clear errors for bad input."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,7 +14,11 @@ import dlcourse  # noqa: E402
 def test_device_prefers_what_is_available(monkeypatch):
     monkeypatch.delenv("DLCOURSE_DEVICE", raising=False)
     dev = dlcourse.device()
-    want = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    want = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
     assert dev.type == want
     monkeypatch.setenv("DLCOURSE_DEVICE", "cpu")
     assert dlcourse.device() == torch.device("cpu")
@@ -40,7 +45,9 @@ def test_timeit_measures_and_rejects_bad_arguments():
         dlcourse.timeit(lambda: None, repeat=0)
 
 
-@pytest.mark.parametrize("maker", [dlcourse.make_moons, dlcourse.make_xor, dlcourse.make_spirals])
+@pytest.mark.parametrize(
+    "maker", [dlcourse.make_moons, dlcourse.make_xor, dlcourse.make_spirals]
+)
 def test_synthetic_sets(maker):
     X, y = maker(101, seed=1)
     assert X.shape == (101, 2) and X.dtype == np.float64
@@ -59,7 +66,9 @@ def test_xor_labels_are_xor():
 
 def test_digits_split():
     split = dlcourse.load_digits(test_fraction=0.25, seed=0)
-    assert split.X_train.shape[1] == 64 and len(split.y_train) + len(split.y_test) == 1797
+    assert (
+        split.X_train.shape[1] == 64 and len(split.y_train) + len(split.y_test) == 1797
+    )
     assert split.X_train.min() >= 0 and split.X_train.max() <= 1
     assert len(split.y_test) == round(1797 * 0.25)
     with pytest.raises(ValueError, match="test_fraction"):
@@ -86,9 +95,13 @@ def test_numerical_gradient_matches_analytic():
     x = rng.standard_normal((3, 4))
     f = lambda z: float(np.sum(np.sin(z) * z**2))  # noqa: E731
     analytic = np.cos(x) * x**2 + 2 * x * np.sin(x)
-    np.testing.assert_allclose(dlcourse.numerical_gradient(f, x), analytic, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        dlcourse.numerical_gradient(f, x), analytic, rtol=1e-7, atol=1e-9
+    )
     assert dlcourse.gradient_check(f, x, analytic) < 1e-8
-    assert dlcourse.gradient_check(f, x, analytic * 1.01) > 1e-3  # a wrong gradient is caught
+    assert (
+        dlcourse.gradient_check(f, x, analytic * 1.01) > 1e-3
+    )  # a wrong gradient is caught
 
 
 def test_gradient_check_errors():
@@ -110,7 +123,12 @@ def test_plot_graph_and_decision_boundary():
     out = Node("*", Node("+", a, b), b)
     ax = dlcourse.plot_graph(out, lambda n: n.inputs, lambda n: n.name)
     boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
-    assert sorted(t.get_text() for t in boxes) == ["*", "+", "a", "b"]  # b drawn once though used twice
+    assert sorted(t.get_text() for t in boxes) == [
+        "*",
+        "+",
+        "a",
+        "b",
+    ]  # b drawn once though used twice
     plt.close("all")
     X, y = dlcourse.make_moons(50)
     ax = dlcourse.plot_decision_boundary(lambda g: (g[:, 0] > 0.5).astype(int), X, y)

@@ -1,6 +1,6 @@
 """`make grade` on a folder of typical submissions: full, blank, partial, and broken ones."""
+
 import csv
-import json
 import subprocess
 import sys
 
@@ -37,33 +37,63 @@ def graded(request, tmp_path_factory):
     nb_name = f"{chapter}.ipynb"
     for student in ["solution", "blank", "broken", "empty", "textfile", "stranger"]:
         (subs / student).mkdir(parents=True)
-    (subs / "solution" / nb_name).write_bytes(nbtools.solution_path(chapter).read_bytes())
+    (subs / "solution" / nb_name).write_bytes(
+        nbtools.solution_path(chapter).read_bytes()
+    )
     (subs / "blank" / nb_name).write_bytes(nbtools.student_path(chapter).read_bytes())
     partial, partial_points = partial_submission(chapter)
     (subs / "partial" / chapter).mkdir(parents=True)  # nbgrader's own layout
     import nbformat
+
     nbformat.write(partial, str(subs / "partial" / chapter / nb_name))
-    (subs / "broken" / nb_name).write_text(nbtools.student_path(chapter).read_text()[:500])
+    (subs / "broken" / nb_name).write_text(
+        nbtools.student_path(chapter).read_text()[:500]
+    )
     (subs / "empty" / nb_name).write_text("")
     (subs / "textfile" / "answers.txt").write_text("I did the exercises in my head.\n")
-    stranger = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hello')")])
+    stranger = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print('hello')")]
+    )
     nbformat.write(stranger, str(subs / "stranger" / nb_name))
     out = root / "out"
-    done = subprocess.run(["make", "--no-print-directory", "grade", f"SUBMISSIONS={subs}", f"OUT={out}",
-                           f"CHAPTER={chapter}"],
-                          cwd=nbtools.REPO, capture_output=True, text=True, timeout=1500)
-    return dict(chapter=chapter, out=out, done=done, partial_points=partial_points,
-                max_points=sum(e.points(nbtools.load(nbtools.solution_path(chapter)))
-                               for e in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))))
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "grade",
+            f"SUBMISSIONS={subs}",
+            f"OUT={out}",
+            f"CHAPTER={chapter}",
+        ],
+        cwd=nbtools.REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    return dict(
+        chapter=chapter,
+        out=out,
+        done=done,
+        partial_points=partial_points,
+        max_points=sum(
+            e.points(nbtools.load(nbtools.solution_path(chapter)))
+            for e in nbtools.exercises(nbtools.load(nbtools.solution_path(chapter)))
+        ),
+    )
 
 
 def scores(graded):
-    return {r["student_id"]: float(r["score"]) for r in read_csv(graded["out"] / "grades.csv")
-            if r["assignment"] == graded["chapter"]}
+    return {
+        r["student_id"]: float(r["score"])
+        for r in read_csv(graded["out"] / "grades.csv")
+        if r["assignment"] == graded["chapter"]
+    }
 
 
 def breakdown(graded, student):
-    return [r for r in read_csv(graded["out"] / "exercises.csv") if r["student"] == student]
+    return [
+        r for r in read_csv(graded["out"] / "exercises.csv") if r["student"] == student
+    ]
 
 
 def test_batch_completes(graded):
@@ -73,8 +103,15 @@ def test_batch_completes(graded):
 
 def test_grades_csv(graded):
     got = scores(graded)
-    want = {"solution": graded["max_points"], "blank": 0, "partial": graded["partial_points"],
-            "broken": 0, "empty": 0, "textfile": 0, "stranger": 0}
+    want = {
+        "solution": graded["max_points"],
+        "blank": 0,
+        "partial": graded["partial_points"],
+        "broken": 0,
+        "empty": 0,
+        "textfile": 0,
+        "stranger": 0,
+    }
     assert got == pytest.approx(want), f"grades.csv scores {got}, expected {want}"
     assert 0 < graded["partial_points"] < graded["max_points"]
 
@@ -83,16 +120,21 @@ def test_solution_full_and_blank_fails_every_grade_cell(graded):
     full = breakdown(graded, "solution")
     assert full and all(r["score"] == r["max_score"] for r in full), full
     blank = breakdown(graded, "blank")
-    assert blank and all(float(r["score"]) == 0 for r in blank), f"grade cells pass on the blank edition: {blank}"
+    assert blank and all(float(r["score"]) == 0 for r in blank), (
+        f"grade cells pass on the blank edition: {blank}"
+    )
     assert {r["status"] for r in blank} == {"graded"}
 
 
-@pytest.mark.parametrize("student,reason", [
-    ("broken", "not valid notebook JSON"),
-    ("empty", "is empty"),
-    ("textfile", "not a notebook"),
-    ("stranger", "holds none of"),
-])
+@pytest.mark.parametrize(
+    "student,reason",
+    [
+        ("broken", "not valid notebook JSON"),
+        ("empty", "is empty"),
+        ("textfile", "not a notebook"),
+        ("stranger", "holds none of"),
+    ],
+)
 def test_bad_submissions_get_zero_with_a_reason(graded, student, reason):
     rows = breakdown(graded, student)
     assert rows, f"{student} is missing from exercises.csv"
@@ -102,12 +144,22 @@ def test_bad_submissions_get_zero_with_a_reason(graded, student, reason):
 
 def test_feedback_written(graded):
     for student in ["solution", "blank", "partial"]:
-        page = graded["out"] / "feedback" / student / graded["chapter"] / f"{graded['chapter']}.html"
+        page = (
+            graded["out"]
+            / "feedback"
+            / student
+            / graded["chapter"]
+            / f"{graded['chapter']}.html"
+        )
         assert page.exists(), f"no feedback for {student}"
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "grader", str(tmp_path / "nope")],
-                          capture_output=True, text=True, cwd=nbtools.REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        cwd=nbtools.REPO,
+    )
     assert done.returncode == 2
     assert "is not a folder of submissions" in done.stderr

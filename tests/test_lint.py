@@ -20,7 +20,9 @@ def ruff(*args):
     exe = pathlib.Path(sys.executable).with_name("ruff")
     found = str(exe) if exe.exists() else shutil.which("ruff")
     if found is None:
-        pytest.fail("ruff is not installed: pip install -r requirements.txt (or `make setup`)")
+        pytest.fail(
+            "ruff is not installed: pip install -r requirements.txt (or `make setup`)"
+        )
     return subprocess.run(
         [found, *args], cwd=nbtools.REPO, capture_output=True, text=True, timeout=120
     )

@@ -3,6 +3,7 @@
 A blank answer must be reported as failing: with nbclient's default settings the
 exercise cells' `skip-execution` tag would skip them and report success.
 """
+
 import pytest
 from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
@@ -14,7 +15,9 @@ CHAPTERS = nbtools.chapter_ids()
 
 
 def course_config():
-    return PyFileConfigLoader("nbgrader_config.py", path=str(nbtools.REPO)).load_config()
+    return PyFileConfigLoader(
+        "nbgrader_config.py", path=str(nbtools.REPO)
+    ).load_config()
 
 
 def first_exercise_notebook(chapter, answered):
@@ -23,7 +26,9 @@ def first_exercise_notebook(chapter, answered):
     small = nbtools.mini_notebook(solution, ex)
     if not answered:
         student = nbtools.load(nbtools.student_path(chapter))
-        stub = next(c.source for c in student.cells if meta(c).get("grade_id") == ex.name)
+        stub = next(
+            c.source for c in student.cells if meta(c).get("grade_id") == ex.name
+        )
         for cell in small.cells:
             if meta(cell).get("grade_id") == ex.name:
                 cell.source = stub
@@ -42,6 +47,8 @@ def test_validate_reports_blank_answers(chapter, answered):
     finally:
         path.unlink(missing_ok=True)
     if answered:
-        assert not result.get("failed"), f"Validate reports the solution as failing: {result.get('failed')}"
+        assert not result.get("failed"), (
+            f"Validate reports the solution as failing: {result.get('failed')}"
+        )
     else:
         assert result.get("failed"), f"Validate passes a blank answer: {result}"

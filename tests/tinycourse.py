@@ -5,6 +5,7 @@ points), tested with numpy.testing, numpy.allclose and the course's own helper
 dlcourse.relative_error, so that monkeypatching each of them can be tried.
 Chapter 98_twin has other grade ids (a notebook of the wrong chapter).
 """
+
 import pathlib
 
 import nbformat
@@ -13,17 +14,39 @@ v4 = nbformat.v4
 
 
 def _meta(**kw):
-    return {"nbgrader": {"schema_version": 3, "grade": False, "solution": False, "locked": False, **kw}}
+    return {
+        "nbgrader": {
+            "schema_version": 3,
+            "grade": False,
+            "solution": False,
+            "locked": False,
+            **kw,
+        }
+    }
 
 
 def _exercise_cells(name, signature, body, tests, hidden, points):
     return [
-        v4.new_markdown_cell(f"Write `{name}` ({points} points).", metadata=_meta(locked=True, grade_id=f"task_{name}")),
-        v4.new_code_cell(f"{signature}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION",
-                         metadata={**_meta(solution=True, grade_id=name), "tags": ["skip-execution"]}),
-        v4.new_code_cell(f"{tests}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS",
-                         metadata={**_meta(grade=True, locked=True, grade_id=f"test_{name}", points=points),
-                                   "tags": ["skip-execution"]}),
+        v4.new_markdown_cell(
+            f"Write `{name}` ({points} points).",
+            metadata=_meta(locked=True, grade_id=f"task_{name}"),
+        ),
+        v4.new_code_cell(
+            f"{signature}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION",
+            metadata={
+                **_meta(solution=True, grade_id=name),
+                "tags": ["skip-execution"],
+            },
+        ),
+        v4.new_code_cell(
+            f"{tests}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS",
+            metadata={
+                **_meta(
+                    grade=True, locked=True, grade_id=f"test_{name}", points=points
+                ),
+                "tags": ["skip-execution"],
+            },
+        ),
     ]
 
 
@@ -32,18 +55,35 @@ HIDDEN_DOUBLE = 'assert dlcourse.relative_error(double(np.linspace(-3, 3, 7)), 2
 
 def tiny_chapter(prefix=""):
     nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         v4.new_markdown_cell("# A tiny chapter"),
-        v4.new_code_cell("import numpy as np\nimport dlcourse", metadata=_meta(locked=True, grade_id="setup")),
+        v4.new_code_cell(
+            "import numpy as np\nimport dlcourse",
+            metadata=_meta(locked=True, grade_id="setup"),
+        ),
         v4.new_markdown_cell("Some lecture text."),
-        *_exercise_cells(f"{prefix}double", f"def {prefix}double(x):", "return 2 * np.asarray(x, dtype=float)",
-                         f'np.testing.assert_allclose({prefix}double(np.arange(3.0)), [0.0, 2.0, 4.0], '
-                         f'err_msg="{prefix}double(x) must return 2 * x")',
-                         HIDDEN_DOUBLE.replace("double(", f"{prefix}double("), 5),
-        *_exercise_cells(f"{prefix}norm2", f"def {prefix}norm2(v):", "return float(np.sqrt(np.sum(np.square(v))))",
-                         f'assert np.allclose({prefix}norm2([3.0, 4.0]), 5.0), "norm2([3, 4]) must be 5"',
-                         f'assert abs({prefix}norm2(np.ones(4)) - 2.0) < 1e-12, "norm2 of four ones must be 2"', 5),
+        *_exercise_cells(
+            f"{prefix}double",
+            f"def {prefix}double(x):",
+            "return 2 * np.asarray(x, dtype=float)",
+            f"np.testing.assert_allclose({prefix}double(np.arange(3.0)), [0.0, 2.0, 4.0], "
+            f'err_msg="{prefix}double(x) must return 2 * x")',
+            HIDDEN_DOUBLE.replace("double(", f"{prefix}double("),
+            5,
+        ),
+        *_exercise_cells(
+            f"{prefix}norm2",
+            f"def {prefix}norm2(v):",
+            "return float(np.sqrt(np.sum(np.square(v))))",
+            f'assert np.allclose({prefix}norm2([3.0, 4.0]), 5.0), "norm2([3, 4]) must be 5"',
+            f'assert abs({prefix}norm2(np.ones(4)) - 2.0) < 1e-12, "norm2 of four ones must be 2"',
+            5,
+        ),
     ]
     return nb
 

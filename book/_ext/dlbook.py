@@ -45,7 +45,10 @@ def clean_scripts(app, pagename, templatename, context, doctree):
     for js in scripts:
         if drop_thebe and _is_thebe(js):
             continue
-        key = (str(js.filename or ""), tuple(sorted(js.attributes.items())))  # priority aside
+        key = (
+            str(js.filename or ""),
+            tuple(sorted(js.attributes.items())),
+        )  # priority aside
         if key in seen:
             continue
         seen.add(key)

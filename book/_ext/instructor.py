@@ -11,6 +11,7 @@ cells `hide-input` (code) or wrap them in a dropdown (Markdown), and run Jupyter
 The HTML lands in `_build/instructor/html`; executed notebooks are cached in
 `_build/instructor/_build/.jupyter_cache`, so a second run only re-executes changed chapters.
 """
+
 import argparse
 import copy
 import pathlib
@@ -40,14 +41,18 @@ def instructor_notebook(nb):
     for cell in nb.cells:
         label = None
         if nbgrader(cell).get("solution") and cell.cell_type == "markdown":
-            cell.source = f":::{{dropdown}} Solution (instructor edition)\n{cell.source}\n:::"
+            cell.source = (
+                f":::{{dropdown}} Solution (instructor edition)\n{cell.source}\n:::"
+            )
         elif nbgrader(cell).get("solution") or has_hidden_tests(cell):
             tags = cell.metadata.setdefault("tags", [])
             if "hide-input" not in tags:
                 tags.append("hide-input")
-            label = ("**Solution** (instructor edition): show the cell below."
-                     if nbgrader(cell).get("solution") else
-                     "**Tests, hidden ones included** (instructor edition): show the cell below.")
+            label = (
+                "**Solution** (instructor edition): show the cell below."
+                if nbgrader(cell).get("solution")
+                else "**Tests, hidden ones included** (instructor edition): show the cell below."
+            )
         if label:
             cells.append(nbformat.v4.new_markdown_cell(label))
         cells.append(cell)
@@ -76,35 +81,69 @@ def prepare(src: pathlib.Path) -> list[str]:
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    shutil.copytree(REPO / "book", src / "book", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "book",
+        src / "book",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+    )
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     shutil.copy2(REPO / "_toc.yml", src / "_toc.yml")
     config = yaml.safe_load((REPO / "_config.yml").read_text())
-    config["title"] = f"{config.get('title', 'Deep Learning Core')} (instructor edition)"
+    config["title"] = (
+        f"{config.get('title', 'Deep Learning Core')} (instructor edition)"
+    )
     config.setdefault("html", {})["announcement"] = BANNER
-    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    (src / "_config.yml").write_text(
+        yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    )
     chapters = []
     for doc in toc_chapters(toc):
         chapter = pathlib.PurePosixPath(doc).name
         solution = REPO / "solutions" / chapter / f"{chapter}.ipynb"
         if not solution.exists():
-            sys.exit(f"instructor edition: {doc} is in _toc.yml but {solution} does not exist")
+            sys.exit(
+                f"instructor edition: {doc} is in _toc.yml but {solution} does not exist"
+            )
         target = src / doc
-        shutil.copytree(solution.parent, target.parent, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        nbformat.write(instructor_notebook(nbformat.read(str(solution), as_version=4)), str(target.with_suffix(".ipynb")))
+        shutil.copytree(
+            solution.parent,
+            target.parent,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
+        nbformat.write(
+            instructor_notebook(nbformat.read(str(solution), as_version=4)),
+            str(target.with_suffix(".ipynb")),
+        )
         chapters.append(chapter)
     return chapters
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "_build" / "instructor"), help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        default=str(REPO / "_build" / "instructor"),
+        help="output folder (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out).resolve()
     chapters = prepare(out / "src")
-    print(f"instructor edition: {len(chapters)} chapters from solutions/: {', '.join(chapters)}")
+    print(
+        f"instructor edition: {len(chapters)} chapters from solutions/: {', '.join(chapters)}"
+    )
     jb = pathlib.Path(sys.executable).with_name("jupyter-book")
-    done = subprocess.run([str(jb), "build", str(out / "src"), "--path-output", str(out), "-W", "-n", "--keep-going"])
+    done = subprocess.run(
+        [
+            str(jb),
+            "build",
+            str(out / "src"),
+            "--path-output",
+            str(out),
+            "-W",
+            "-n",
+            "--keep-going",
+        ]
+    )
     if done.returncode:
         return done.returncode
     html = out / "html"

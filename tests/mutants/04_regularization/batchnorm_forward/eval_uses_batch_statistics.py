@@ -1,5 +1,7 @@
 # MUTANT: evaluation mode normalises with the batch's own statistics
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):
+def batchnorm_forward(
+    x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5
+):
     """Batch norm over axis 0 as nn.BatchNorm1d. Returns (out, new_running_mean, new_running_var)."""
     n = x.shape[0]
     mean, var = x.mean(axis=0), x.var(axis=0)
