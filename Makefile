@@ -6,10 +6,11 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
+CHAPTERS_ARG := $(if $(filter command line,$(origin CHAPTERS)),$(CHAPTERS))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book book-instructor linkcheck browser-deps test lint format lab release grade bench clean
+.PHONY: seeds help setup book book-instructor linkcheck browser-deps test lint format lab release grade bench clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
@@ -22,6 +23,7 @@ help:
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
 	@echo "make bench                 run the benchmarks in bench/"
+	@echo "make seeds N=5             run every chapter with N other seeds and list the cells that fail"
 
 setup: $(STAMP)
 
@@ -101,6 +103,12 @@ release: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [CHAPTER=01_autodiff]"; exit 2; }
 	@$(BIN)/python -m grader $(SUBMISSIONS) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(OUT),--out $(OUT))
+
+# Every chapter with N other seeds (offsets 1..N of DLCOURSE_SEED_OFFSET); reports each failing cell.
+# A developer's tool: it costs N times the whole course, and `make test` never runs it.
+N ?= 5
+seeds: $(STAMP)
+	$(BIN)/python -c 'import sys; from dlcourse.seeds import main; sys.exit(main(sys.argv[1:]))' --n $(N) $(CHAPTERS_ARG)
 
 bench: $(STAMP)
 	$(BIN)/python bench/notebook_times.py

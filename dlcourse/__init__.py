@@ -17,6 +17,9 @@ from .data import (
 )
 from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .plots import plot_decision_boundary, plot_graph
+from .seeds import install as _install_seed_offset
+
+_install_seed_offset()  # DLCOURSE_SEED_OFFSET moves every seed (see dlcourse.seeds); unset: nothing changes
 
 __all__ = [
     "Split",

@@ -146,3 +146,48 @@ def test_plot_graph_rejects_cycles():
     a.inputs, b.inputs = (b,), (a,)
     with pytest.raises(ValueError, match="cycle"):
         dlcourse.plot_graph(a, lambda n: n.inputs, lambda n: "x")
+
+
+def test_seed_offset_moves_every_seed_and_rejects_nonsense():
+    """DLCOURSE_SEED_OFFSET=K: each seeding function behaves as with seed + K (checked in a fresh process)."""
+    code = (
+        "import dlcourse, random, numpy as np, torch\n"
+        "from dlcourse import seeds\n"
+        "orig = seeds._installed\n"
+        "torch.manual_seed(1); a = torch.rand(3); orig['torch.manual_seed'](4); b = torch.rand(3)\n"
+        "assert torch.equal(a, b), 'torch.manual_seed'\n"
+        "g = torch.Generator(device='cpu').manual_seed(1)\n"
+        "h = orig['torch.Generator']().manual_seed(4)\n"
+        "assert torch.equal(torch.rand(3, generator=g), torch.rand(3, generator=h)), 'Generator'\n"
+        "assert np.random.default_rng(1).random() == orig['np.random.default_rng'](4).random()\n"
+        "np.random.seed(1); x = np.random.rand(); orig['np.random.seed'](4)\n"
+        "assert x == np.random.rand(), 'np.random.seed'\n"
+        "random.seed(1); y = random.random(); orig['random.seed'](4); assert y == random.random()\n"
+        "assert np.random.default_rng(None) is not None\n"
+        "assert not np.array_equal(dlcourse.load_digits().X_train[:5], __import__('pickle').loads("
+        "__import__('base64').b64decode(BASE)))\n"
+    )
+    import base64
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    base = base64.b64encode(pickle.dumps(dlcourse.load_digits().X_train[:5])).decode()
+    env = {**os.environ, "DLCOURSE_SEED_OFFSET": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", f"BASE = {base!r}\n" + code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    bad = subprocess.run(
+        [sys.executable, "-c", "import dlcourse"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DLCOURSE_SEED_OFFSET": "minus one"},
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "must be a non-negative integer" in bad.stderr
