@@ -5,6 +5,7 @@ that the notebooks stay about the ideas: picking a device, seeding, offline data
 a numerical gradient check and a few plots.
 """
 
+from .charbench import CharBenchmark, char_benchmark
 from .core import describe_device, device, seed, timeit
 from .data import (
     Split,
@@ -22,7 +23,9 @@ from .seeds import install as _install_seed_offset
 _install_seed_offset()  # DLCOURSE_SEED_OFFSET moves every seed (see dlcourse.seeds); unset: nothing changes
 
 __all__ = [
+    "CharBenchmark",
     "Split",
+    "char_benchmark",
     "describe_device",
     "device",
     "gradient_check",

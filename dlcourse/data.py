@@ -118,6 +118,22 @@ def load_mnist1d(
     )
 
 
+def _stdlib_files() -> list:
+    """(path relative to the standard library, text) of every source file of the corpus, in sorted order."""
+    stdlib = pathlib.Path(sysconfig.get_paths()["stdlib"])
+    files = []
+    for path in sorted(stdlib.rglob("*.py")):
+        rel = path.relative_to(stdlib)
+        if {"site-packages", "dist-packages", "test", "tests"} & set(rel.parts):
+            continue  # third-party code and test suites are not part of the corpus
+        files.append((str(rel), path.read_text(encoding="utf-8", errors="replace")))
+    if not files:
+        raise RuntimeError(
+            f"no Python source found under {stdlib}; is the standard library installed?"
+        )
+    return files
+
+
 def text_corpus(max_chars: int | None = None) -> str:
     """Real English-and-code text: the Python standard library's own source files, concatenated.
 

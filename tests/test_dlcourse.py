@@ -191,3 +191,96 @@ def test_seed_offset_moves_every_seed_and_rejects_nonsense():
         timeout=120,
     )
     assert bad.returncode != 0 and "must be a non-negative integer" in bad.stderr
+
+
+def test_char_benchmark_split_is_fixed_disjoint_and_covered():
+    from dlcourse import charbench
+
+    a, b = dlcourse.char_benchmark(), dlcourse.char_benchmark(max_chars=50_000)
+    assert (a.valid, a.test, a.vocab) == (b.valid, b.test, b.vocab), (
+        "the split must not depend on max_chars"
+    )
+    assert b.train == a.train[:50_000]
+    files = {part: set(names) for part, names in a.files.items()}
+    assert not (
+        files["train"] & files["valid"]
+        or files["train"] & files["test"]
+        or files["valid"] & files["test"]
+    )
+    assert len(a.test) >= charbench.TEST_CHARS and len(a.valid) >= charbench.VALID_CHARS
+    assert set(a.train + a.valid + a.test) == set(a.vocab) and list(a.vocab) == sorted(
+        a.vocab
+    )
+    assert set(a.test) - set(a.train), (
+        "a few test characters are expected never to occur in training"
+    )
+    assert a.decode(a.encode(a.test[:500])) == a.test[:500]
+    assert dlcourse.char_benchmark() == a, "the same split on every call"
+    for bad in (0, 9_999, -5, 2.5):
+        with pytest.raises(ValueError, match="max_chars"):
+            dlcourse.char_benchmark(max_chars=bad)
+    with pytest.raises(ValueError, match="not in the benchmark's vocabulary"):
+        a.encode("\x00")
+
+
+def reference_ngram(train, test, order, vocab, D=0.75):
+    """The same smoothing written out character by character (slow; for small texts)."""
+    import math
+    from collections import Counter
+
+    counts = [
+        Counter(train[i - n : i + 1] for i in range(n, len(train)))
+        for n in range(order)
+    ]
+
+    def p(history, x):
+        if history is None:
+            return 1 / len(vocab)
+        n = len(history)
+        lower = p(history[1:] if n else None, x)
+        c_h = sum(v for k, v in counts[n].items() if k[:-1] == history)
+        if c_h == 0:
+            return lower
+        n_h = sum(1 for k in counts[n] if k[:-1] == history)
+        return (max(counts[n][history + x] - D, 0) + D * n_h * lower) / c_h
+
+    bits = [
+        -math.log2(p(test[max(0, i - order + 1) : i], test[i]))
+        for i in range(len(test))
+    ]
+    return sum(bits) / len(bits)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_ngram_model_matches_its_definition(order):
+    from dlcourse.charbench import ngram_bits_per_char
+
+    train, test, vocab = "abracadabra cadabra abra", "abracazam ab", "abcdmrz "
+    got = ngram_bits_per_char(train, test, order, vocab)
+    assert got == pytest.approx(reference_ngram(train, test, order, vocab), rel=1e-12)
+    with pytest.raises(ValueError, match="order"):
+        ngram_bits_per_char(train, test, 0, vocab)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        ngram_bits_per_char(train, "q", order, vocab)
+
+
+def test_compressor_baselines_on_the_test_text():
+    from dlcourse.charbench import baselines, compressors
+
+    bench = dlcourse.char_benchmark(max_chars=200_000)
+    rates = compressors(bench.test)
+    assert rates["bz2 -9"] < rates["gzip -9"] < 8 and rates["xz -9"] < rates["gzip -9"]
+    assert 1.5 < rates["bz2 -9"] < 2.5, (
+        rates
+    )  # about 2.04, 1.79 and 1.82 with Python 3.11's library
+    table = baselines(bench, orders=(1, 3))
+    assert (
+        table["uniform over the vocabulary"]
+        > table["1-gram (counts, absolute discounting)"]
+    )
+    assert (
+        table["1-gram (counts, absolute discounting)"]
+        > table["3-gram (counts, absolute discounting)"]
+    )
+    with pytest.raises(ValueError, match="non-empty"):
+        compressors("")
