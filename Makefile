@@ -9,13 +9,14 @@ CHAPTERS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book book-instructor linkcheck browser-deps test lab release grade bench clean
+.PHONY: help setup book book-instructor linkcheck browser-deps test test-fast lab release grade bench clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
 	@echo "make book-instructor       the book with solutions and hidden tests (_build/instructor/html; never publish)"
 	@echo "make linkcheck             check the book's external links (skipped when offline)"
 	@echo "make test                  run the whole test suite (installs Chromium for the browser test when it can)"
+	@echo "make test-fast             the quick part while working: no whole notebook, no book, no browser"
 	@echo "make lab                   JupyterLab on the student edition, with nbgrader's Validate"
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
@@ -71,6 +72,11 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# Everything but the `slow` tests (whole-notebook executions, the book, end-to-end grading of a
+# chapter, the browser): per-exercise checks, mutants, the release, the grader's parts. Not for CI.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	@# Run from the repository root: the Validate button reads ./nbgrader_config.py.

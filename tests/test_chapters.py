@@ -1,7 +1,9 @@
-"""Every chapter: exercise anatomy, the generated student edition, and mutants that must lose points.
+"""Every chapter: exercise anatomy, the generated student edition, the solution notebook run
+top to bottom, and per exercise (setup cell + that exercise only, in a reused kernel): the
+solution earns full marks, the blank stub none, and every mutant loses points.
 
-The solution notebooks themselves are executed by nbval (pytest collects
-solutions/*/*.ipynb with --nbval-lax, see pyproject.toml).
+The whole solution notebook is executed once per session (test_solution_notebook_runs_top_to_bottom,
+`slow`): the book reuses that run's lecture outputs (see nbtools.run_chapter and tests/test_book.py).
 """
 import json
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import pytest
 
 import nbtools
+from grader.limits import Limits
 from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
 
 CHAPTERS = nbtools.chapter_ids()
@@ -40,6 +43,29 @@ def test_exercise_anatomy(chapter):
                 f"{meta(cell)['grade_id']}: exercise cells carry the 'skip-execution' tag so the book does not run them")
         for i in ex.tests:
             assert meta(nb.cells[i]).get("locked"), f"{meta(nb.cells[i])['grade_id']}: grade cells must be locked"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
+    """The whole solution notebook, every cell (exercises included), in order: no cell raises, every
+    grade cell passes in the context of the whole notebook (a lecture cell that redefines a name the
+    tests need breaks it), and the blank answers, run in that same context with the hidden tests,
+    score nothing. Also: no cell comes near the grader's per-cell time limit."""
+    run = chapter_runs(chapter)
+    errors = run.errors()
+    assert not errors, f"{chapter}: cells raise when the solution notebook runs top to bottom: {errors}"
+    failing = {g: s for g, s in nbtools.grade_cells(run.solution).items() if s[0] != s[1]}
+    assert not failing, f"{chapter}: grade cells lose points in the full solution notebook: {failing}"
+    if nbtools.exercises_come_last(run.solution):
+        assert run.blank_grades, f"{chapter}: the blank answers were not run"
+        passing = {g: s for g, s in run.blank_grades.items() if s[0]}
+        assert not passing, f"{chapter}: grade cells pass on the blank answers after the lecture: {passing}"
+    limit = Limits().cell_timeout_s
+    slowest = max(range(len(run.cell_seconds)), key=run.cell_seconds.__getitem__)
+    assert run.cell_seconds[slowest] < limit / 2, (
+        f"{chapter}: cell {slowest} took {run.cell_seconds[slowest]:.0f} s; the grader stops a cell after {limit} s "
+        "(with one thread)")
 
 
 @pytest.mark.parametrize("edition", ["solutions", "notebooks"])
