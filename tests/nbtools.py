@@ -1,6 +1,7 @@
 """Reading chapter notebooks the way the tests need them: chapters, exercises, cells."""
 import copy
 import dataclasses
+import json
 import pathlib
 import re
 
@@ -173,6 +174,18 @@ if "torch" in state:
     torch.set_default_dtype(state["torch"][1])
     torch.set_grad_enabled(state["torch"][2])
 '''
+_CPU_HOOKS = '''
+import time
+cpu = ip._dlcourse_test_cpu = []
+def pre(info):
+    cpu.append({"source": info.raw_cell, "start": time.process_time()})
+def post(result):
+    if cpu and "seconds" not in cpu[-1]:
+        cpu[-1]["seconds"] = time.process_time() - cpu[-1]["start"]
+ip.events.register("pre_run_cell", pre)
+ip.events.register("post_run_cell", post)
+'''
+_CPU_REPORT = "print(__import__('json').dumps(get_ipython()._dlcourse_test_cpu))"
 TEST_CELL = "dlcourse_test"  # cell metadata key of the cells the test adds (never in a chapter)
 
 
@@ -205,6 +218,7 @@ class ChapterRun:
     solution: nbformat.NotebookNode      # the solution notebook with the outputs of its run
     blank_grades: dict | None            # grade_id -> (score, max) of the blank answers; None if not run
     cell_seconds: list                   # seconds per cell of `solution` (0 for markdown)
+    cell_cpu_seconds: list               # CPU seconds of the kernel per cell (less sensitive to load)
     seconds: float                       # the whole run, kernel start included
     lecture_seconds: float               # setup + lecture cells: what the book would execute
 
@@ -258,6 +272,8 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
                 tail.append(cell)
         run.cells = (run.cells[:first] + [_added_cell("save", f"exec({_STATE_SAVE!r}, {{'ip': get_ipython()}})")]
                      + run.cells[first:] + tail)
+    run.cells = ([_added_cell("cpu", f"exec({_CPU_HOOKS!r}, {{'ip': get_ipython()}})")] + run.cells
+                 + [_added_cell("report", _CPU_REPORT)])
     # The book runs its kernels with the inline backend (the Makefile unsets MPLBACKEND): so does
     # this run, so that the figures it seeds into the book are the book's own.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
@@ -267,6 +283,11 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
     start = time.perf_counter()
     client.execute(env=env)
     seconds = time.perf_counter() - start
+    report = run.cells[-1]
+    entries = json.loads("".join(o.get("text", "") for o in report.outputs if o.get("output_type") == "stream") or "[]")
+    for cell in run.cells:
+        if cell.cell_type == "code" and cell.source.strip() and entries and entries[0]["source"] == cell.source:
+            cell.metadata[TEST_CELL + "_cpu"] = entries.pop(0).get("seconds", 0.0)
     ours = [c for c in run.cells if TEST_CELL not in c.metadata]
     assert len(ours) == n
     executed = copy.deepcopy(solution)
@@ -277,8 +298,9 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
         blank_nb.cells = [c for c in run.cells if c.metadata.get(TEST_CELL) == "blank"]
         blank_grades = grade_cells(blank_nb)
     cell_seconds = [_cell_seconds(c) for c in executed.cells]
+    cpu_seconds = [c.metadata.pop(TEST_CELL + "_cpu", 0.0) for c in executed.cells]
     lecture = [setup_index(solution), *lecture_code_cells(solution)]
-    return ChapterRun(chapter, executed, blank_grades, cell_seconds, seconds,
+    return ChapterRun(chapter, executed, blank_grades, cell_seconds, cpu_seconds, seconds,
                       sum(cell_seconds[i] for i in lecture))
 
 

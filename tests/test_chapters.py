@@ -51,7 +51,8 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
     """The whole solution notebook, every cell (exercises included), in order: no cell raises, every
     grade cell passes in the context of the whole notebook (a lecture cell that redefines a name the
     tests need breaks it), and the blank answers, run in that same context with the hidden tests,
-    score nothing. Also: no cell comes near the grader's per-cell time limit."""
+    score nothing. No cell may take as long as the grader's per-cell limit (the grader would stop it;
+    the end-to-end grading of test_grading.py, which caught that, covers chapter 01 only)."""
     run = chapter_runs(chapter)
     errors = run.errors()
     assert not errors, f"{chapter}: cells raise when the solution notebook runs top to bottom: {errors}"
@@ -61,11 +62,11 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
         assert run.blank_grades, f"{chapter}: the blank answers were not run"
         passing = {g: s for g, s in run.blank_grades.items() if s[0]}
         assert not passing, f"{chapter}: grade cells pass on the blank answers after the lecture: {passing}"
-    limit = Limits().cell_timeout_s
-    slowest = max(range(len(run.cell_seconds)), key=run.cell_seconds.__getitem__)
-    assert run.cell_seconds[slowest] < limit / 2, (
-        f"{chapter}: cell {slowest} took {run.cell_seconds[slowest]:.0f} s; the grader stops a cell after {limit} s "
-        "(with one thread)")
+    limit = Limits().cell_timeout_s  # CPU seconds, not wall-clock ones: a loaded machine must not trip it
+    slowest = max(range(len(run.cell_cpu_seconds)), key=run.cell_cpu_seconds.__getitem__)
+    assert 0 < run.cell_cpu_seconds[slowest] < limit, (
+        f"{chapter}: cell {slowest} used {run.cell_cpu_seconds[slowest]:.0f} CPU seconds; the grader stops a cell "
+        f"after {limit} s (its kernels use one thread)")
 
 
 @pytest.mark.parametrize("edition", ["solutions", "notebooks"])
