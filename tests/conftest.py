@@ -49,4 +49,21 @@ def chapter_runs():
         return runs[chapter]
 
     yield get
+    _summary.extend(run for run in runs.values() if isinstance(run, nbtools.ChapterRun))
     runs.clear()
+
+
+_summary: list = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What each chapter's one execution cost: kept visible in every log, CI's included."""
+    if not _summary:
+        return
+    terminalreporter.section("whole-notebook runs (one per chapter)")
+    terminalreporter.write_line(f"{'chapter':20s} {'wall s':>7s} {'lecture s':>9s} {'CPU s':>7s} "
+                                f"{'slowest cell CPU s':>18s} {'peak MB':>8s}")
+    for run in sorted(_summary, key=lambda r: r.chapter):
+        peak = f"{run.vm_peak_mb:8.0f}" if run.vm_peak_mb is not None else f"{'?':>8s}"
+        terminalreporter.write_line(f"{run.chapter:20s} {run.seconds:7.1f} {run.lecture_seconds:9.1f} "
+                                    f"{sum(run.cell_cpu_seconds):7.1f} {max(run.cell_cpu_seconds):18.1f} {peak}")

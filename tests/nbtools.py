@@ -185,7 +185,14 @@ def post(result):
 ip.events.register("pre_run_cell", pre)
 ip.events.register("post_run_cell", post)
 '''
-_CPU_REPORT = "print(__import__('json').dumps(get_ipython()._dlcourse_test_cpu))"
+_REPORT = '''
+import json, re
+try:  # the kernel's peak address space: what the grader's memory limit (RLIMIT_AS) bounds
+    peak = int(re.search(r"VmPeak:\\s*(\\d+) kB", open("/proc/self/status").read()).group(1)) / 1024
+except (OSError, AttributeError):
+    peak = None
+print(json.dumps({"cpu": ip._dlcourse_test_cpu, "vm_peak_mb": peak}))
+'''
 TEST_CELL = "dlcourse_test"  # cell metadata key of the cells the test adds (never in a chapter)
 
 
@@ -219,6 +226,7 @@ class ChapterRun:
     blank_grades: dict | None            # grade_id -> (score, max) of the blank answers; None if not run
     cell_seconds: list                   # seconds per cell of `solution` (0 for markdown)
     cell_cpu_seconds: list               # CPU seconds of the kernel per cell (less sensitive to load)
+    vm_peak_mb: float | None             # the kernel's peak address space (Linux), None where unknown
     seconds: float                       # the whole run, kernel start included
     lecture_seconds: float               # setup + lecture cells: what the book would execute
 
@@ -273,7 +281,7 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
         run.cells = (run.cells[:first] + [_added_cell("save", f"exec({_STATE_SAVE!r}, {{'ip': get_ipython()}})")]
                      + run.cells[first:] + tail)
     run.cells = ([_added_cell("cpu", f"exec({_CPU_HOOKS!r}, {{'ip': get_ipython()}})")] + run.cells
-                 + [_added_cell("report", _CPU_REPORT)])
+                 + [_added_cell("report", f"exec({_REPORT!r}, {{'ip': get_ipython()}})")])
     # The book runs its kernels with the inline backend (the Makefile unsets MPLBACKEND): so does
     # this run, so that the figures it seeds into the book are the book's own.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
@@ -284,7 +292,9 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
     client.execute(env=env)
     seconds = time.perf_counter() - start
     report = run.cells[-1]
-    entries = json.loads("".join(o.get("text", "") for o in report.outputs if o.get("output_type") == "stream") or "[]")
+    text = "".join(o.get("text", "") for o in report.outputs if o.get("output_type") == "stream")
+    reported = json.loads(text) if text.strip() else {"cpu": [], "vm_peak_mb": None}
+    entries = reported["cpu"]
     for cell in run.cells:
         if cell.cell_type == "code" and cell.source.strip() and entries and entries[0]["source"] == cell.source:
             cell.metadata[TEST_CELL + "_cpu"] = entries.pop(0).get("seconds", 0.0)
@@ -300,7 +310,7 @@ def run_chapter(chapter: str, timeout: int = 300) -> ChapterRun:
     cell_seconds = [_cell_seconds(c) for c in executed.cells]
     cpu_seconds = [c.metadata.pop(TEST_CELL + "_cpu", 0.0) for c in executed.cells]
     lecture = [setup_index(solution), *lecture_code_cells(solution)]
-    return ChapterRun(chapter, executed, blank_grades, cell_seconds, cpu_seconds, seconds,
+    return ChapterRun(chapter, executed, blank_grades, cell_seconds, cpu_seconds, reported["vm_peak_mb"], seconds,
                       sum(cell_seconds[i] for i in lecture))
 
 

@@ -51,8 +51,9 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
     """The whole solution notebook, every cell (exercises included), in order: no cell raises, every
     grade cell passes in the context of the whole notebook (a lecture cell that redefines a name the
     tests need breaks it), and the blank answers, run in that same context with the hidden tests,
-    score nothing. No cell may take as long as the grader's per-cell limit (the grader would stop it;
-    the end-to-end grading of test_grading.py, which caught that, covers chapter 01 only)."""
+    score nothing. No cell may take as long as the grader's per-cell limit, nor the kernel need more
+    address space than the grader allows (the grader would stop it; the end-to-end grading of
+    test_grading.py, which caught both, covers chapter 01 only)."""
     run = chapter_runs(chapter)
     errors = run.errors()
     assert not errors, f"{chapter}: cells raise when the solution notebook runs top to bottom: {errors}"
@@ -67,6 +68,11 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
     assert 0 < run.cell_cpu_seconds[slowest] < limit, (
         f"{chapter}: cell {slowest} used {run.cell_cpu_seconds[slowest]:.0f} CPU seconds; the grader stops a cell "
         f"after {limit} s (its kernels use one thread)")
+    memory = Limits().memory_mb
+    if run.vm_peak_mb is not None:
+        assert run.vm_peak_mb < memory, (
+            f"{chapter}: the kernel's address space peaked at {run.vm_peak_mb:.0f} MB; the grader limits a "
+            f"submission's kernel to {memory} MB, so the solution would not get through grading")
 
 
 @pytest.mark.parametrize("edition", ["solutions", "notebooks"])
