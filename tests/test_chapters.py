@@ -16,6 +16,9 @@ from grader.limits import Limits
 from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
 
 CHAPTERS = nbtools.chapter_ids()
+# A chapter's whole run may use at most this many CPU seconds (one thread): `make test` must stay within
+# 30 minutes on 2 cores with ten chapters, and a chapter costs about one run plus its exercises.
+CHAPTER_CPU_BUDGET_S = 150
 
 
 def test_course_has_chapters():
@@ -68,6 +71,10 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
     assert 0 < run.cell_cpu_seconds[slowest] < limit, (
         f"{chapter}: cell {slowest} used {run.cell_cpu_seconds[slowest]:.0f} CPU seconds; the grader stops a cell "
         f"after {limit} s (its kernels use one thread)")
+    cpu = sum(run.cell_cpu_seconds)
+    assert cpu < CHAPTER_CPU_BUDGET_S, (
+        f"{chapter}: the notebook used {cpu:.0f} CPU seconds; a chapter may use {CHAPTER_CPU_BUDGET_S} "
+        "(the test suite's budget, see issue 12): make it cheaper")
     memory = Limits().memory_mb
     if run.vm_peak_mb is not None:
         assert run.vm_peak_mb < memory, (
