@@ -177,3 +177,63 @@ def test_mutant_loses_points_with_a_message(chapter, name, path):
     messages = [m for g in lost for m in nbtools.error_messages(nb, g)]
     assert any(m.startswith("AssertionError: ") and len(m) > len("AssertionError: ") + 10 for m in messages), (
         f"mutant {path.name} fails, but without a test message a student could act on: {messages}")
+
+
+# -- the whole-notebook run itself (nbtools.run_chapter), on a tiny made-up chapter --------------
+def _demo_chapter(folder, lecture_sources):
+    """Write a one-exercise chapter 97_demo (solution and student edition) under ``folder``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    def nbg(cell, **fields):
+        cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": False, "schema_version": 3, **fields}
+        return cell
+
+    def chapter(answer):
+        cells = [new_markdown_cell("# Demo"),
+                 nbg(new_code_cell("import numpy as np\nscale = 2"), grade_id="setup", locked=True),
+                 *[new_code_cell(src) for src in lecture_sources],
+                 nbg(new_markdown_cell("Write `double`."), grade_id="task_double", locked=True, task=True),
+                 nbg(new_code_cell(answer), grade_id="double", solution=True),
+                 nbg(new_code_cell("assert np.allclose(double(np.arange(3)), [0, 2, 4]), 'double(x) must be 2 x'"),
+                     grade_id="test_double", grade=True, locked=True, points=10)]
+        for cell in cells[-2:]:
+            cell.metadata["tags"] = ["skip-execution"]
+        return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+
+    for edition, answer in [("solutions", "def double(x):\n    ### BEGIN SOLUTION\n    return scale * x\n"
+                                          "    ### END SOLUTION"),
+                            ("notebooks", "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()")]:
+        (folder / edition / "97_demo").mkdir(parents=True)
+        nbformat.write(chapter(answer), str(folder / edition / "97_demo" / "97_demo.ipynb"))
+    student = nbtools.load(folder / "notebooks" / "97_demo" / "97_demo.ipynb")
+    solution = nbtools.load(folder / "solutions" / "97_demo" / "97_demo.ipynb")
+    for cell, twin in zip(student.cells, solution.cells):  # the two editions share cell ids, as nbgrader's do
+        cell.id = twin.id
+    nbformat.write(student, str(folder / "notebooks" / "97_demo" / "97_demo.ipynb"))
+
+
+def test_the_notebook_run_catches_a_lecture_cell_that_breaks_an_exercise(tmp_path, monkeypatch):
+    """The defect per-exercise notebooks cannot see (chapter 06 had one): a lecture cell rebinds a name
+    the exercise needs. The whole run sees it; the same chapter without that cell passes, scores 0 with
+    the blank answer, and its lecture outputs can stand in for the book's."""
+    monkeypatch.setattr(nbtools, "SOLUTIONS", tmp_path / "good" / "solutions")
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", tmp_path / "good" / "notebooks")
+    _demo_chapter(tmp_path / "good", ["print('lecture', scale)"])
+    good = nbtools.run_chapter("97_demo")
+    assert not good.errors(), good.errors()
+    assert nbtools.grade_cells(good.solution) == {"test_double": (10, 10)}
+    assert good.blank_grades == {"test_double": (0, 10)}
+    edition = nbtools.book_edition(good)
+    assert edition is not None and edition.cells[2].outputs[0]["text"] == "lecture 2\n"
+    assert not edition.cells[4].outputs, "exercise cells stay unexecuted in the book's edition"
+    assert good.vm_peak_mb is None or good.vm_peak_mb > 0
+    assert all(s >= 0 for s in good.cell_cpu_seconds) and good.cell_cpu_seconds[1] > 0
+
+    monkeypatch.setattr(nbtools, "SOLUTIONS", tmp_path / "bad" / "solutions")
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", tmp_path / "bad" / "notebooks")
+    _demo_chapter(tmp_path / "bad", ["print('lecture', scale)", "scale = 3  # a lecture cell reuses a name"])
+    bad = nbtools.run_chapter("97_demo")
+    assert [e.split(":")[0] for e in bad.errors()] == ["test_double"], bad.errors()
+    assert nbtools.grade_cells(bad.solution) == {"test_double": (0, 10)}
