@@ -10,13 +10,14 @@ CHAPTERS_ARG := $(if $(filter command line,$(origin CHAPTERS)),$(CHAPTERS))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: seeds help setup book book-instructor linkcheck browser-deps test lint format lab release grade bench clean
+.PHONY: help setup book book-instructor linkcheck browser-deps test test-fast lint format lab release grade bench seeds clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
 	@echo "make book-instructor       the book with solutions and hidden tests (_build/instructor/html; never publish)"
 	@echo "make linkcheck             check the book's external links (skipped when offline)"
 	@echo "make test                  run the whole test suite (installs Chromium for the browser test when it can)"
+	@echo "make test-fast             the quick part while working: no whole notebook, no book, no browser"
 	@echo "make lint                  check formatting and lint (ruff; configured in pyproject.toml)"
 	@echo "make format                apply ruff's auto-fixes and formatter (then \`make release\`)"
 	@echo "make lab                   JupyterLab on the student edition, with nbgrader's Validate"
@@ -75,6 +76,11 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# Everything but the `slow` tests (whole-notebook executions, the book, end-to-end grading of a
+# chapter, the browser): per-exercise checks, mutants, the release, the grader's parts. Not for CI.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Ruff reads its configuration (paths, line length, rules) from pyproject.toml.
 lint: $(STAMP)

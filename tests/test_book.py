@@ -1,7 +1,10 @@
-"""The strict book build passes, and the HTML leaks no solution, hidden test or traceback."""
+"""The strict book build passes, and the HTML leaks no solution, hidden test or traceback.
+
+The book's execution cache is seeded from the solution notebooks' runs (see BOOK_EXECUTES)."""
 
 import html
 import importlib.util
+import pathlib
 import re
 import subprocess
 import time
@@ -14,8 +17,41 @@ from nbtools import HIDDEN_BLOCK, SOLUTION_BLOCK
 HTML = nbtools.REPO / "_build" / "html"
 
 
+# The book executes this chapter itself (myst-nb's own execution of the student edition: the
+# `skip-execution` tags, the inline backend, allow_errors: false); it is the cheapest one. Every
+# other chapter's lecture outputs come from the run of its solution notebook (nbtools.run_chapter),
+# which the test of that notebook shares: one execution per chapter, not two.
+BOOK_EXECUTES = "01_autodiff"
+EXECUTING = re.compile(r"^(\S+\.ipynb): Executing notebook", re.M)
+
+
+def forget_cached(chapter):
+    """Drop the chapter's entry from the book's execution cache, so that the build executes it."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(nbtools.BOOK_CACHE))
+    try:
+        record = cache.match_cache_notebook(nbtools.load(nbtools.student_path(chapter)))
+    except KeyError:
+        return
+    cache.remove_cache_notebook(record.pk)
+
+
 @pytest.fixture(scope="module")
-def book():
+def book(chapter_runs):
+    seeded = []
+    for chapter in nbtools.chapter_ids():
+        if chapter == BOOK_EXECUTES:
+            forget_cached(chapter)
+            continue
+        try:
+            run = chapter_runs(chapter)
+        except (
+            Exception
+        ):  # the notebook test reports it; the book executes the chapter itself
+            continue
+        if nbtools.seed_book_cache(run):
+            seeded.append(chapter)
     done = subprocess.run(
         ["make", "--no-print-directory", "book"],
         cwd=nbtools.REPO,
@@ -23,7 +59,17 @@ def book():
         text=True,
         timeout=1800,
     )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-6000:]
+    executed = {pathlib.Path(p).stem for p in EXECUTING.findall(log)}
+    missed = sorted(executed & set(seeded))
+    assert not missed, (
+        f"the book executed {missed} again although the solution run had seeded its cache"
+    )
+    if BOOK_EXECUTES in nbtools.chapter_ids():
+        assert BOOK_EXECUTES in executed, (
+            f"the book did not execute {BOOK_EXECUTES} itself:\n{log[-3000:]}"
+        )
     pages = {
         p: html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8")))
         for p in HTML.rglob("*.html")
@@ -49,6 +95,7 @@ def secret_lines(chapter):
     return {ln for ln in lines if ln not in shown}
 
 
+@pytest.mark.slow
 def test_every_chapter_is_in_the_book(book):
     for chapter in nbtools.chapter_ids():
         page = HTML / "notebooks" / chapter / f"{chapter}.html"
@@ -60,6 +107,7 @@ def test_every_chapter_is_in_the_book(book):
         )
 
 
+@pytest.mark.slow
 def test_no_traceback_or_error_output(book):
     for path, text in book.items():
         assert "Traceback (most recent call last)" not in text, (
@@ -71,6 +119,7 @@ def test_no_traceback_or_error_output(book):
         )
 
 
+@pytest.mark.slow
 def test_no_solution_or_hidden_test_leaks(book):
     for chapter in nbtools.chapter_ids():
         secrets = secret_lines(chapter)
@@ -88,6 +137,7 @@ def test_no_solution_or_hidden_test_leaks(book):
 # --- the book as a product (issue 7); tests/test_browser.py checks the same pages in a browser ---
 
 
+@pytest.mark.slow
 def test_a_no_change_rebuild_reuses_the_execution_cache(book):
     start = time.monotonic()
     done = subprocess.run(
@@ -107,6 +157,7 @@ def test_a_no_change_rebuild_reuses_the_execution_cache(book):
     )
 
 
+@pytest.mark.slow
 def test_the_book_works_offline(book):
     """No script, stylesheet or font from a CDN; MathJax is served from the book itself."""
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").exists(), (
@@ -123,6 +174,7 @@ def test_the_book_works_offline(book):
         )
 
 
+@pytest.mark.slow
 def test_reader_features(book):
     raw = {
         path.relative_to(HTML).as_posix(): path.read_text(encoding="utf-8")

@@ -1,7 +1,9 @@
-"""Every chapter: exercise anatomy, the generated student edition, and mutants that must lose points.
+"""Every chapter: exercise anatomy, the generated student edition, the solution notebook run
+top to bottom, and per exercise (setup cell + that exercise only, in a reused kernel): the
+solution earns full marks, the blank stub none, and every mutant loses points.
 
-The solution notebooks themselves are executed by nbval (pytest collects
-solutions/*/*.ipynb with --nbval-lax, see pyproject.toml).
+The whole solution notebook is executed once per session (test_solution_notebook_runs_top_to_bottom,
+`slow`): the book reuses that run's lecture outputs (see nbtools.run_chapter and tests/test_book.py).
 """
 
 import json
@@ -12,9 +14,13 @@ import pytest
 
 import mutantlib
 import nbtools
+from grader.limits import Limits
 from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
 
 CHAPTERS = nbtools.chapter_ids()
+# A chapter's whole run may use at most this many CPU seconds (one thread): `make test` must stay within
+# 30 minutes on 2 cores with ten chapters, and a chapter costs about one run plus its exercises.
+CHAPTER_CPU_BUDGET_S = 150
 
 
 def test_course_has_chapters():
@@ -55,6 +61,55 @@ def test_exercise_anatomy(chapter):
             assert meta(nb.cells[i]).get("locked"), (
                 f"{meta(nb.cells[i])['grade_id']}: grade cells must be locked"
             )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
+    """The whole solution notebook, every cell (exercises included), in order: no cell raises, every
+    grade cell passes in the context of the whole notebook (a lecture cell that redefines a name the
+    tests need breaks it), and the blank answers, run in that same context with the hidden tests,
+    score nothing. No cell may take as long as the grader's per-cell limit, nor the kernel need more
+    address space than the grader allows (the grader would stop it; the end-to-end grading of
+    test_grading.py, which caught both, covers chapter 01 only)."""
+    run = chapter_runs(chapter)
+    errors = run.errors()
+    assert not errors, (
+        f"{chapter}: cells raise when the solution notebook runs top to bottom: {errors}"
+    )
+    failing = {
+        g: s for g, s in nbtools.grade_cells(run.solution).items() if s[0] != s[1]
+    }
+    assert not failing, (
+        f"{chapter}: grade cells lose points in the full solution notebook: {failing}"
+    )
+    if nbtools.exercises_come_last(run.solution):
+        assert run.blank_grades, f"{chapter}: the blank answers were not run"
+        passing = {g: s for g, s in run.blank_grades.items() if s[0]}
+        assert not passing, (
+            f"{chapter}: grade cells pass on the blank answers after the lecture: {passing}"
+        )
+    limit = (
+        Limits().cell_timeout_s
+    )  # CPU seconds, not wall-clock ones: a loaded machine must not trip it
+    slowest = max(
+        range(len(run.cell_cpu_seconds)), key=run.cell_cpu_seconds.__getitem__
+    )
+    assert 0 < run.cell_cpu_seconds[slowest] < limit, (
+        f"{chapter}: cell {slowest} used {run.cell_cpu_seconds[slowest]:.0f} CPU seconds; the grader stops a cell "
+        f"after {limit} s (its kernels use one thread)"
+    )
+    cpu = sum(run.cell_cpu_seconds)
+    assert cpu < CHAPTER_CPU_BUDGET_S, (
+        f"{chapter}: the notebook used {cpu:.0f} CPU seconds; a chapter may use {CHAPTER_CPU_BUDGET_S} "
+        "(the test suite's budget, see issue 12): make it cheaper"
+    )
+    memory = Limits().memory_mb
+    if run.vm_peak_mb is not None:
+        assert run.vm_peak_mb < memory, (
+            f"{chapter}: the kernel's address space peaked at {run.vm_peak_mb:.0f} MB; the grader limits a "
+            f"submission's kernel to {memory} MB, so the solution would not get through grading"
+        )
 
 
 @pytest.mark.parametrize("edition", ["solutions", "notebooks"])
@@ -194,3 +249,114 @@ def test_mutant_loses_points_with_a_message(chapter, name, mutant):
     ), (
         f"mutant {mutant} fails, but without a test message a student could act on: {messages}"
     )
+
+
+# -- the whole-notebook run itself (nbtools.run_chapter), on a tiny made-up chapter --------------
+def _demo_chapter(folder, lecture_sources):
+    """Write a one-exercise chapter 97_demo (solution and student edition) under ``folder``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    def nbg(cell, **fields):
+        cell.metadata["nbgrader"] = {
+            "grade": False,
+            "solution": False,
+            "locked": False,
+            "schema_version": 3,
+            **fields,
+        }
+        return cell
+
+    def chapter(answer):
+        cells = [
+            new_markdown_cell("# Demo"),
+            nbg(
+                new_code_cell("import numpy as np\nscale = 2"),
+                grade_id="setup",
+                locked=True,
+            ),
+            *[new_code_cell(src) for src in lecture_sources],
+            nbg(
+                new_markdown_cell("Write `double`."),
+                grade_id="task_double",
+                locked=True,
+                task=True,
+            ),
+            nbg(new_code_cell(answer), grade_id="double", solution=True),
+            nbg(
+                new_code_cell(
+                    "assert np.allclose(double(np.arange(3)), [0, 2, 4]), 'double(x) must be 2 x'"
+                ),
+                grade_id="test_double",
+                grade=True,
+                locked=True,
+                points=10,
+            ),
+        ]
+        for cell in cells[-2:]:
+            cell.metadata["tags"] = ["skip-execution"]
+        return new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {
+                    "name": "python3",
+                    "display_name": "Python 3",
+                    "language": "python",
+                }
+            },
+        )
+
+    for edition, answer in [
+        (
+            "solutions",
+            "def double(x):\n    ### BEGIN SOLUTION\n    return scale * x\n"
+            "    ### END SOLUTION",
+        ),
+        (
+            "notebooks",
+            "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+        ),
+    ]:
+        (folder / edition / "97_demo").mkdir(parents=True)
+        nbformat.write(
+            chapter(answer), str(folder / edition / "97_demo" / "97_demo.ipynb")
+        )
+    student = nbtools.load(folder / "notebooks" / "97_demo" / "97_demo.ipynb")
+    solution = nbtools.load(folder / "solutions" / "97_demo" / "97_demo.ipynb")
+    for cell, twin in zip(
+        student.cells, solution.cells
+    ):  # the two editions share cell ids, as nbgrader's do
+        cell.id = twin.id
+    nbformat.write(student, str(folder / "notebooks" / "97_demo" / "97_demo.ipynb"))
+
+
+def test_the_notebook_run_catches_a_lecture_cell_that_breaks_an_exercise(
+    tmp_path, monkeypatch
+):
+    """The defect per-exercise notebooks cannot see (chapter 06 had one): a lecture cell rebinds a name
+    the exercise needs. The whole run sees it; the same chapter without that cell passes, scores 0 with
+    the blank answer, and its lecture outputs can stand in for the book's."""
+    monkeypatch.setattr(nbtools, "SOLUTIONS", tmp_path / "good" / "solutions")
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", tmp_path / "good" / "notebooks")
+    _demo_chapter(tmp_path / "good", ["print('lecture', scale)"])
+    good = nbtools.run_chapter("97_demo")
+    assert not good.errors(), good.errors()
+    assert nbtools.grade_cells(good.solution) == {"test_double": (10, 10)}
+    assert good.blank_grades == {"test_double": (0, 10)}
+    edition = nbtools.book_edition(good)
+    assert edition is not None and edition.cells[2].outputs[0]["text"] == "lecture 2\n"
+    assert not edition.cells[4].outputs, (
+        "exercise cells stay unexecuted in the book's edition"
+    )
+    assert good.vm_peak_mb is None or good.vm_peak_mb > 0
+    assert all(s >= 0 for s in good.cell_cpu_seconds) and good.cell_cpu_seconds[1] > 0
+
+    monkeypatch.setattr(nbtools, "SOLUTIONS", tmp_path / "bad" / "solutions")
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", tmp_path / "bad" / "notebooks")
+    _demo_chapter(
+        tmp_path / "bad",
+        ["print('lecture', scale)", "scale = 3  # a lecture cell reuses a name"],
+    )
+    bad = nbtools.run_chapter("97_demo")
+    assert [e.split(":")[0] for e in bad.errors()] == ["test_double"], bad.errors()
+    assert nbtools.grade_cells(bad.solution) == {"test_double": (0, 10)}
