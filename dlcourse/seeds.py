@@ -110,9 +110,28 @@ def _cells_failing(path: pathlib.Path, k: int, timeout: int) -> tuple:
                 gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
                 first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
                 label = gid or first[:50]
-                message = f"{out.get('ename')}: {out.get('evalue', '')}".splitlines()
-                failures.append((i, label, " ".join(message)[:200]))
+                message = " ".join(
+                    f"{out.get('ename')}: {out.get('evalue', '')}".split()
+                )
+                failures.append(
+                    (i, label, f"{message[:200]} (at: {_failing_line(out)})")
+                )
     return failures, time.perf_counter() - start
+
+
+def _failing_line(error_output) -> str:
+    """The line of the cell that raised, from IPython's traceback (the one marked with an arrow)."""
+    import re
+
+    plain = [
+        re.sub(r"\x1b\[[0-9;]*m", "", frame)
+        for frame in error_output.get("traceback", [])
+    ]
+    for frame in plain[1:2] or plain:
+        marked = [ln for ln in frame.splitlines() if ln.lstrip().startswith("---->")]
+        if marked:
+            return " ".join(marked[-1].split("---->", 1)[1].split())[:120]
+    return "?"
 
 
 def main(argv=None) -> int:
