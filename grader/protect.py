@@ -461,8 +461,9 @@ class GuardedKernel(IPythonKernel):
             **kw,
         ):
             role = protection["role"]
-            if not role:
-                return await _BASE_DO_EXECUTE(
+
+            def run(code):
+                return _BASE_DO_EXECUTE(
                     self,
                     code,
                     silent,
@@ -471,21 +472,16 @@ class GuardedKernel(IPythonKernel):
                     allow_stdin,
                     **kw,
                 )
+
+            if not role:
+                return await run(code)
             if protection["refusal"]:
                 code = f"{MARKER}{role}\nraise RuntimeError({protection['refusal']!r})"
             shell = self.shell
             # Synchronously: the event loop (and any callback the submission scheduled on it) does not run first.
             vars(shell)["should_run_async"] = lambda *a, **k: False
             try:
-                reply = await _BASE_DO_EXECUTE(
-                    self,
-                    code,
-                    silent,
-                    store_history,
-                    user_expressions,
-                    allow_stdin,
-                    **kw,
-                )
+                reply = await run(code)
             finally:
                 vars(shell).pop("should_run_async", None)
             protector = protection["protector"]

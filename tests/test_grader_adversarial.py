@@ -493,26 +493,15 @@ def changed(before, after):
     )
 
 
+def grader_command(subs, out, solutions, *extra):
+    """The grader on the tiny chapter, with limits small enough for tests (later options win)."""
+    return [sys.executable, "-m", "grader", str(subs), "--out", str(out),
+            "--solutions", str(solutions), "--chapter", "99_tiny", "--cell-timeout", "20",
+            "--notebook-timeout", "180", "--memory-mb", "2048", *extra]  # fmt: skip
+
+
 def grade(subs, out, solutions, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "grader",
-        str(subs),
-        "--out",
-        str(out),
-        "--solutions",
-        str(solutions),
-        "--chapter",
-        "99_tiny",
-        "--cell-timeout",
-        "20",
-        "--notebook-timeout",
-        "180",
-        "--memory-mb",
-        "2048",
-        *extra,
-    ]
+    cmd = grader_command(subs, out, solutions, *extra)
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
 
 
@@ -920,24 +909,9 @@ def test_nothing_outlives_a_terminated_or_killed_batch(batch, tmp_path):
     ]:
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, str(subs / student / "99_tiny.ipynb"))
-    cmd = [
-        sys.executable,
-        "-m",
-        "grader",
-        str(subs),
-        "--out",
-        str(out),
-        "--solutions",
-        str(batch["solutions"]),
-        "--chapter",
-        "99_tiny",
-        "--cell-timeout",
-        "150",
-        "--memory-mb",
-        "2048",
-        "--workers",
-        "1",
-    ]
+    cmd = grader_command(
+        subs, out, batch["solutions"], "--cell-timeout", "150", "--workers", "1"
+    )
     for how in (signal.SIGTERM, signal.SIGKILL):
         proc = subprocess.Popen(
             cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
