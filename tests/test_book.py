@@ -81,10 +81,12 @@ def secret_lines(chapter):
     """Distinctive lines of the solutions and hidden tests that no student edition shows
     (a generic line such as `for step in range(steps):` may stand in another chapter's lecture)."""
     solution = nbtools.load(nbtools.solution_path(chapter))
+    # The cells' text, not the file's JSON, where quotes are escaped and would hide a line.
     shown = "\n".join(
-        nbtools.student_path(ch).read_text()
+        cell.source
         for ch in nbtools.chapter_ids()
         if nbtools.student_path(ch).exists()
+        for cell in nbtools.load(nbtools.student_path(ch)).cells
     )
     lines = set()
     for cell in solution.cells:
