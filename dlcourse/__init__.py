@@ -6,7 +6,7 @@ a numerical gradient check and a few plots.
 """
 
 from .charbench import CharBenchmark, char_benchmark
-from .core import describe_device, device, seed, timeit
+from .core import describe_device, device, one_thread, seed, timeit
 from .data import (
     Split,
     load_digits,
@@ -35,6 +35,7 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "numerical_gradient",
+    "one_thread",
     "plot_decision_boundary",
     "plot_graph",
     "relative_error",

@@ -1,5 +1,6 @@
-"""Device choice, seeding and timing."""
+"""Device choice, seeding, threads and timing."""
 
+import contextlib
 import os
 import random
 import time
@@ -66,3 +67,21 @@ def timeit(fn, repeat: int = 5, number: int = 1) -> float:
         sync()
         best = min(best, (time.perf_counter() - start) / number)
     return best
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block on one CPU thread (PyTorch's and NumPy's BLAS alike), then restore.
+
+    Small models train faster on one thread than on two threads that compete for a busy
+    2-core machine; large matrix products are the exception, so use it per block.
+    """
+    from threadpoolctl import threadpool_limits
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(saved)

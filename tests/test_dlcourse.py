@@ -284,3 +284,17 @@ def test_compressor_baselines_on_the_test_text():
     )
     with pytest.raises(ValueError, match="non-empty"):
         compressors("")
+
+
+def test_one_thread_limits_torch_and_blas_and_restores_even_on_error():
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    with dlcourse.one_thread():
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with dlcourse.one_thread():
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
