@@ -22,10 +22,11 @@ import tempfile
 import time
 
 import nbformat
-from nbclient import NotebookClient
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+from notebook_times import execute_seconds  # noqa: E402  (bench/ is the script's folder)
+
 import nbtools  # noqa: E402
 
 
@@ -113,16 +114,7 @@ def execution_only(chapter, repeats=2):
     nb_path = nbtools.solution_path(chapter)
     best = float("inf")
     for _ in range(repeats):
-        nb = nbformat.read(str(nb_path), as_version=4)
-        start = time.perf_counter()
-        NotebookClient(
-            nb,
-            timeout=600,
-            kernel_name="python3",
-            skip_cells_with_tag="dlcourse-never-skip",
-            resources={"metadata": {"path": str(nb_path.parent)}},
-        ).execute()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, execute_seconds(nb_path))
     return best
 
 

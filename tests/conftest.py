@@ -60,6 +60,14 @@ def chapter_runs():
     runs.clear()
 
 
+@pytest.fixture(scope="session")
+def book(chapter_runs):
+    """The book, built once per session (test_book.build_book): its pages as text."""
+    from test_book import build_book
+
+    return build_book(chapter_runs)
+
+
 _summary: list = []
 
 

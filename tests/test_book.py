@@ -37,8 +37,9 @@ def forget_cached(chapter):
     cache.remove_cache_notebook(record.pk)
 
 
-@pytest.fixture(scope="module")
-def book(chapter_runs):
+def build_book(chapter_runs):
+    """`make book` from the chapters' seeded runs, checked; its pages as text. The session's
+    `book` fixture (conftest.py) calls it once for this module and the browser test."""
     seeded = []
     for chapter in nbtools.chapter_ids():
         if chapter == BOOK_EXECUTES:

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -81,15 +80,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():
-    done = subprocess.run(
-        ["make", "--no-print-directory", "book"],
-        cwd=nbtools.REPO,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+def server(book):  # the session's one build of the book (conftest.py)
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML))
     )
