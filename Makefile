@@ -97,10 +97,10 @@ format: $(STAMP)
 	$(BIN)/ruff check .
 	@echo "If solutions/ changed, run \`make release\` to regenerate the student edition."
 
-# Both JupyterLabs are configured by lab/jupyter_config.py (which plugins and server extensions
+# Both JupyterLabs are configured by lab/lab_config.py (which plugins and server extensions
 # each mode has) and run from the repository root: Validate and the formgrader read
 # ./nbgrader_config.py from there.
-LAB = $(BIN)/jupyter lab --config=$(CURDIR)/lab/jupyter_config.py $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
+LAB = $(BIN)/jupyter lab --config=$(CURDIR)/lab/lab_config.py $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
 
 lab: $(STAMP) student-work
 	DLCOURSE_LAB=student $(LAB)

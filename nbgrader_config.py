@@ -24,6 +24,12 @@ c.CourseDirectory.submitted_directory = os.path.join(GRADING, "submitted")
 c.CourseDirectory.autograded_directory = os.path.join(GRADING, "autograded")
 c.CourseDirectory.feedback_directory = os.path.join(GRADING, "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, GRADING, "gradebook.db")
+# nbgrader's exchange (its release/fetch/submit/collect between instructor and students),
+# kept in the repository: on one machine the students' assignment list (`make lab`) and the
+# formgrader's Release and Collect then work instead of reporting a missing system folder.
+# On a shared JupyterHub, point it at the shared exchange instead.
+c.Exchange.root = os.path.join(ROOT, ".workspace", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader refuses a missing exchange
 # Only the chapter notebook is part of an assignment; never copy caches or checkpoints.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",

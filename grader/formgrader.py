@@ -8,7 +8,7 @@ is where the instructor reviews what it wrote, grades by hand and releases feedb
 
 This server extension loads nbgrader's formgrader unchanged, except that the autograde
 API answers with that advice instead of grading, and the submissions page shows the
-advice in place of the autograde column. lab/jupyter_config.py enables it (and turns
+advice in place of the autograde column. lab/lab_config.py enables it (and turns
 nbgrader's own formgrader entry off) in instructor mode.
 """
 

@@ -4,7 +4,7 @@ nbgrader's Validate fails a test cell that printed anything to stderr, so a Runt
 from a student's float32 answer failed the cell in Validate while `make grade` passed it.
 `CourseValidator` is nbgrader's Validator, except that every executed test cell gets the
 grader's own last word first (grader.execute.finish_test_cell): stderr does not fail a
-test, an error does, and a blank answer says so in words. lab/jupyter_config.py loads this
+test, an error does, and a blank answer says so in words. lab/lab_config.py loads this
 extension in place of nbgrader's validate_assignment; the tests use CourseValidator directly.
 """
 

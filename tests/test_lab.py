@@ -1,7 +1,7 @@
-"""The student's and the instructor's JupyterLab (lab/jupyter_config.py) in a real browser.
+"""The student's and the instructor's JupyterLab (lab/lab_config.py) in a real browser.
 
 Each mode's JupyterLab is started as `make lab` / `make lab-instructor` start it (from the
-repository root, with lab/jupyter_config.py), on a free loopback port with a random token,
+repository root, with lab/lab_config.py), on a free loopback port with a random token,
 with its settings and workspaces in a temporary folder, and is always stopped at the end.
 Playwright drives the system's Chromium, as in test_browser.py (skipped, saying why, where
 it is missing).
@@ -33,8 +33,8 @@ from grader.execute import UNANSWERED
 from grader.formgrader import ADVICE
 from test_browser import CHROMIUM_ARGS, chromium_path
 
-pytestmark = pytest.mark.slow
 SHOTS = nbtools.REPO / "_build" / "screenshots" / "lab"
+LAB_CONFIG = nbtools.REPO / "lab" / "lab_config.py"
 CHAPTER = "01_autodiff"  # the smallest chapter
 ANSWERED = "gradient_check"  # the exercise the test answers
 # Console errors the browser may log that are not the course's (none so far).
@@ -64,6 +64,7 @@ def _free_port():
 @contextlib.contextmanager
 def jupyterlab(mode, tmp, root=None):
     """JupyterLab in `mode`; yields (base URL, token). Stopped, with its kernels, at the end."""
+    assert LAB_CONFIG.is_file()  # (JupyterLab would start without it, silently)
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -77,7 +78,7 @@ def jupyterlab(mode, tmp, root=None):
     )  # the student's notebook gets JupyterLab's inline figures
     cmd = [
         sys.executable, "-m", "jupyterlab",
-        f"--config={nbtools.REPO / 'lab' / 'jupyter_config.py'}",
+        f"--config={LAB_CONFIG}",
         "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         # the test reads the command registry (window.jupyterapp)
@@ -222,6 +223,7 @@ def test_the_copy_in_work_is_made_once_and_never_overwritten(tmp_path):
     assert (work / "02_backprop_init").exists() and b"02_backprop_init" in again.stdout
 
 
+@pytest.mark.slow
 def test_student_lab(browser, tmp_path):
     started = time.monotonic()
     work = tmp_path / "work"
@@ -266,6 +268,17 @@ def test_student_lab(browser, tmp_path):
         body = page.locator("body").inner_text()
         for tool in ("Create Assignment", "Formgrader", "Courses"):
             assert tool not in body, f"student mode shows {tool!r}"
+        # The assignment list works (the course's exchange is in .workspace/).
+        page.evaluate(
+            "() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')"
+        )
+        assignments = page.locator("#nbgrader-assignment-list")
+        assignments.get_by_text("There are no assignments to fetch").wait_for(
+            timeout=60_000
+        )
+        p.shot("1b-assignment-list")
+        assert "Error" not in assignments.inner_text(), assignments.inner_text()
+        page.locator(".lm-TabBar-tab", has_text=f"{CHAPTER}.ipynb").click()
 
         # Run all cells: the lecture runs, the first unanswered test stops the run.
         page.evaluate(
@@ -315,6 +328,7 @@ def test_student_lab(browser, tmp_path):
     print(f"student lab test: {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.slow
 def test_instructor_lab(browser, tmp_path):
     started = time.monotonic()
     with jupyterlab("instructor", tmp_path) as (base, token):
@@ -333,6 +347,16 @@ def test_instructor_lab(browser, tmp_path):
         for chapter in nbtools.chapter_ids():
             page.locator("#main-table", has_text=chapter).wait_for(timeout=60_000)
         p.shot("6-formgrader")
+        page.goto(f"{base}/formgrader/manage_submissions/{CHAPTER}")
+        advice = page.locator("#dlcourse-make-grade")
+        assert advice.inner_text() == ADVICE
+        headers = page.eval_on_selector_all(
+            "thead th",
+            "els => els.filter(e => getComputedStyle(e).display !== 'none')"
+            ".map(e => e.innerText.trim())",
+        )
+        assert "Autograde" not in headers and "Score" in headers, headers
+        p.shot("7-formgrader-submissions")
         request = urllib.request.Request(
             f"{base}/formgrader/api/submission/{CHAPTER}/someone/autograde",
             method="POST",

@@ -22,6 +22,12 @@ if MODE not in ("student", "instructor"):
     raise ValueError(f"DLCOURSE_LAB must be 'student' or 'instructor', not {MODE!r}")
 INSTRUCTOR = MODE == "instructor"
 
+# nbgrader's assignment list reads nbgrader_config.py from the Jupyter config path, not
+# from the working directory: add the repository's (it sets the exchange).
+os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+    p for p in (REPO, os.environ.get("JUPYTER_CONFIG_PATH")) if p
+)
+
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.root_dir = REPO if INSTRUCTOR else os.path.join(REPO, "work")
 # The notebooks name the kernel `python3`; started from .venv, that is .venv's Python
