@@ -14,7 +14,8 @@ c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this f
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 GRADING = os.path.join(".workspace", "grading")  # = make grade's default OUT
-os.makedirs(os.path.join(ROOT, GRADING), exist_ok=True)  # sqlite cannot create its folder
+# sqlite cannot create the folder of its database
+os.makedirs(os.path.join(ROOT, GRADING), exist_ok=True)
 
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "dlcore"
