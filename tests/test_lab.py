@@ -288,6 +288,7 @@ def test_student_lab(browser, tmp_path):
         )
         page.wait_for_function(RUN_ALL_DONE, timeout=300_000, polling=500)
         p.shot("2-ran-all")
+        assert not p.dialogs(), f"a dialog during Run All: {p.dialogs()}"
         assert "NotImplementedError" in page.locator(".jp-Notebook").inner_text(), (
             "Run All on the blank chapter raised nothing"
         )
@@ -326,6 +327,7 @@ def test_student_lab(browser, tmp_path):
         assert test_source.splitlines()[0] not in answered, (
             f"test_{ANSWERED} still fails after the correct answer:\n{answered[-3000:]}"
         )
+        assert not p.dialogs(), f"a dialog left open: {p.dialogs()}"
         assert not p.problems, "\n".join(p.problems)
     print(f"student lab test: {time.monotonic() - started:.1f} s")
 
