@@ -165,10 +165,8 @@ def demote_stderr(cell) -> None:
                 )
 
 
-UNANSWERED = (
-    "not answered yet: an answer cell that this test calls still says "
-    "`raise NotImplementedError()`; replace that line with your code"
-)
+# (short enough to fit on one line of the Validate dialog, with "NotImplementedError: ")
+UNANSWERED = "not answered yet: replace `raise NotImplementedError()` with your code"
 
 
 def explain_unanswered(cell) -> None:
