@@ -10,7 +10,7 @@ CHAPTERS_ARG := $(if $(filter command line,$(origin CHAPTERS)),$(CHAPTERS))
 # nbgrader calls `alembic` (and jupyter-book calls `sphinx-build`) from PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup book book-instructor linkcheck browser-deps test test-fast lint format lab release grade bench seeds clean
+.PHONY: help setup book book-instructor linkcheck browser-deps test test-fast lint format lab lab-instructor student-work release grade bench seeds clean
 
 help:
 	@echo "make book                  build the HTML book (first run installs .venv)"
@@ -20,7 +20,8 @@ help:
 	@echo "make test-fast             the quick part while working: no whole notebook, no book, no browser"
 	@echo "make lint                  check formatting and lint (ruff; configured in pyproject.toml)"
 	@echo "make format                apply ruff's auto-fixes and formatter (then \`make release\`)"
-	@echo "make lab                   JupyterLab on the student edition, with nbgrader's Validate"
+	@echo "make lab                   the student's JupyterLab on work/ (your copy of notebooks/), with Validate"
+	@echo "make lab-instructor        JupyterLab on the repository with nbgrader's formgrader and Create Assignment"
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
 	@echo "make bench                 run the benchmarks in bench/"
@@ -96,9 +97,28 @@ format: $(STAMP)
 	$(BIN)/ruff check .
 	@echo "If solutions/ changed, run \`make release\` to regenerate the student edition."
 
-lab: $(STAMP)
-	@# Run from the repository root: the Validate button reads ./nbgrader_config.py.
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
+# Both JupyterLabs are configured by lab/lab_config.py (which plugins and server extensions
+# each mode has) and run from the repository root: Validate and the formgrader read
+# ./nbgrader_config.py from there.
+LAB = $(BIN)/jupyter lab --config=$(CURDIR)/lab/lab_config.py $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
+
+lab: $(STAMP) student-work
+	DLCOURSE_LAB=student $(LAB)
+
+lab-instructor: $(STAMP)
+	DLCOURSE_LAB=instructor $(LAB)
+
+# The student's own copy of the student edition: a chapter's folder is copied from notebooks/
+# into work/ (git ignores it) the first time, and never again, so neither `git pull` nor
+# `make release` can overwrite an answer. Delete work/<id>/ to start that chapter afresh.
+WORK ?= work
+student-work:
+	@for dir in notebooks/[0-9][0-9]_*/; do \
+	  id=$$(basename $$dir); \
+	  if [ ! -e "$(WORK)/$$id" ]; then \
+	    mkdir -p "$(WORK)" && cp -R "$$dir" "$(WORK)/$$id" && echo "student-work: $(WORK)/$$id/ is your copy of $$id"; \
+	  fi; \
+	done
 
 release: $(STAMP)
 	@for ch in $(CHAPTERS); do \

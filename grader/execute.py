@@ -149,21 +149,54 @@ class RemoveGuards(NbGraderPreprocessor):
         return nb, resources
 
 
-class DemoteStderr(NbGraderPreprocessor):
+def demote_stderr(cell) -> None:
     """nbgrader fails a test cell that wrote anything to stderr. A warning printed by the
-    student's own code is not a failed test: keep the text, as ordinary output."""
+    student's own code (a RuntimeWarning of a float32 overflow, say) is not a failed test:
+    only an error is. Keep the text, as ordinary output."""
+    if (
+        cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+        and cell.cell_type == "code"
+    ):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                out["name"] = "stdout"
+                out["text"] = "".join(
+                    "[stderr] " + ln for ln in out["text"].splitlines(keepends=True)
+                )
+
+
+# (short enough to fit on one line of the Validate dialog, with "NotImplementedError: ")
+UNANSWERED = "not answered yet: replace `raise NotImplementedError()` with your code"
+
+
+def explain_unanswered(cell) -> None:
+    """A blank answer fails its test with a bare NotImplementedError at the end of a
+    traceback through the test's code: say in words what is missing instead."""
+    if not cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+        return
+    for out in cell.get("outputs", []):
+        if (
+            out.get("output_type") == "error"
+            and out.get("ename") == "NotImplementedError"
+            and not str(out.get("evalue", "")).strip()
+        ):
+            out["evalue"] = UNANSWERED
+            out["traceback"] = [f"NotImplementedError: {UNANSWERED}"]
+
+
+def finish_test_cell(cell) -> None:
+    """The course's last word on an executed test cell, the same in the student's Validate
+    button (grader/validate.py) and in `make grade` (FinishTestCells): text on stderr does
+    not fail it, and a blank answer is explained."""
+    demote_stderr(cell)
+    explain_unanswered(cell)
+
+
+class FinishTestCells(NbGraderPreprocessor):
+    """finish_test_cell on every cell, after execution and before scoring."""
 
     def preprocess_cell(self, cell, resources, index):
-        if (
-            cell.get("metadata", {}).get("nbgrader", {}).get("grade")
-            and cell.cell_type == "code"
-        ):
-            for out in cell.outputs:
-                if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                    out["name"] = "stdout"
-                    out["text"] = "".join(
-                        "[stderr] " + ln for ln in out["text"].splitlines(keepends=True)
-                    )
+        finish_test_cell(cell)
         return cell, resources
 
 

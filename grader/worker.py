@@ -174,8 +174,8 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
     from .batch import nbgrader_config
     from .execute import (
         ConciseErrors,
-        DemoteStderr,
         FeedbackExporter,
+        FinishTestCells,
         RemoveGuards,
         SafeExecute,
         ScrubHiddenTests,
@@ -194,7 +194,7 @@ def grade(job_dir: pathlib.Path, job: dict, limits: Limits, kernel_name: str) ->
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
-        DemoteStderr,
+        FinishTestCells,
         SaveAutoGrades,
         AssignLatePenalties,
         CheckCellMetadata,

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 import nbtools
 from nbtools import HIDDEN_BLOCK, SOLUTION_BLOCK
@@ -184,6 +185,8 @@ def test_reader_features(book):
         for path in book
     }
     chapters = [f"notebooks/{c}/{c}.html" for c in nbtools.chapter_ids()]
+    config = yaml.safe_load((nbtools.REPO / "_config.yml").read_text())
+    launch = config.get("launch_buttons") or {}
     for page in chapters:
         # numbered chapter (1., 2., ...) and numbered display equations, (chapter.n)
         assert re.search(
@@ -204,12 +207,17 @@ def test_reader_features(book):
         assert re.search(r'href="[./]*_sources/[^"]+\.ipynb"', raw[page]), (
             f"{page}: no download-notebook button"
         )
-        for service in (
-            "mybinder.org/v2/gh/",
-            "colab.research.google.com/github/",
-            "/hub/user-redirect/git-pull",
+        # a launch button exactly for each service _config.yml names (none by default)
+        for key, service in (
+            ("binderhub_url", "/v2/gh/"),
+            ("colab_url", "colab.research.google.com/github/"),
+            ("jupyterhub_url", "/hub/user-redirect/git-pull"),
         ):
-            assert service in raw[page], f"{page}: no launch button for {service}"
+            wanted = bool(launch.get(key))
+            assert (service in raw[page]) == wanted, (
+                f"{page}: launch button for {service} "
+                + ("missing" if wanted else f"shown, but {key} is not set")
+            )
     for page, text in book.items():
         assert "Jupyter Book community" not in text, f"{page}: stock footer"
     glossary = raw["book/glossary.html"]

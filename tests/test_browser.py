@@ -399,7 +399,20 @@ def test_search_finds_every_chapter(visits, browser):
             page.close()
 
 
-def test_chapters_offer_download_and_launch_buttons(visits, browser):
+LAUNCH_SERVICES = (  # (the _config.yml key, the service, what its launch link contains)
+    ("binderhub_url", "Binder", "/v2/gh/"),
+    ("jupyterhub_url", "JupyterHub", "/hub/user-redirect/git-pull"),
+    ("colab_url", "Colab", "colab.research.google.com/github/"),
+)
+
+
+def test_chapters_offer_download_and_only_the_configured_launch_buttons(
+    visits, browser
+):
+    """A launch button either is configured in _config.yml (the instructor's guide says
+    what each needs to work) or is not shown: none points to a placeholder."""
+    config = yaml.safe_load((nbtools.REPO / "_config.yml").read_text())
+    launch = config.get("launch_buttons") or {}
     base = visits["server"]
     for doc in chapter_docs():
         page = visits["pages"][doc].page
@@ -417,14 +430,13 @@ def test_chapters_offer_download_and_launch_buttons(visits, browser):
         assert json.loads(got.body())["cells"], (
             f"{doc}: the downloaded notebook is empty"
         )
-        for service, pattern in (
-            ("Binder", "/v2/gh/"),
-            ("JupyterHub", "/hub/user-redirect/git-pull"),
-            ("Colab", "colab.research.google.com/github/"),
-        ):
-            assert any(
-                pattern in h and doc in urllib.parse.unquote(h) for h in links
-            ), f"{doc}: no {service} launch button"
+        for key, service, pattern in LAUNCH_SERVICES:
+            shown = any(pattern in h and doc in urllib.parse.unquote(h) for h in links)
+            if launch.get(key):
+                assert shown, f"{doc}: no {service} launch button ({key} is set)"
+            else:
+                assert not shown, f"{doc}: a {service} button, but {key} is not set"
+        assert not any("example.org" in h for h in links), f"{doc}: a placeholder link"
 
 
 def test_figures_are_readable_in_dark_mode_and_screenshots_are_saved(visits):
