@@ -44,11 +44,15 @@ def source(chapter, names):
     """The setup cell's imports and the requested definitions, as one Python source."""
     wanted, found, parts = set(names), set(), []
     for cell, text, tree in _code_cells(chapter):
-        is_setup = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"
+        is_setup = (
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"
+        )
         for node in tree.body:
             if is_setup and isinstance(node, ast.Import | ast.ImportFrom):
                 parts.append(ast.get_source_segment(text, node))
-            elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in wanted:
+            elif (
+                isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in wanted
+            ):
                 found.add(node.name)
                 parts.append(ast.get_source_segment(text, node))
             elif _assigned(node) & wanted:
@@ -70,6 +74,8 @@ def load(chapter, names, **globals_):
     (chapter 07's ``train_lm`` reads ``train_ids``, ``V`` and ``CONTEXT``, for example).
     """
     namespace = {"__name__": f"chapter_{chapter}", **globals_}
-    code = compile(source(chapter, names), f"solutions/{chapter}/{chapter}.ipynb", "exec")
+    code = compile(
+        source(chapter, names), f"solutions/{chapter}/{chapter}.ipynb", "exec"
+    )
     exec(code, namespace)
     return namespace

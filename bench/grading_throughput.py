@@ -177,7 +177,9 @@ def measure(chapter="01_autodiff", count=20, workers=(1, 2)):
             scores_equal=True,
         )
         for n in workers:
-            t_grader, ours, jobs = run_grader(subs, tmp / f"grader-{n}", chapter, n, tmp)
+            t_grader, ours, jobs = run_grader(
+                subs, tmp / f"grader-{n}", chapter, n, tmp
+            )
             assert ours == plain, (
                 f"the grader (--workers {n}) and nbgrader disagree: {ours} vs {plain}"
             )

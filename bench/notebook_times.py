@@ -85,7 +85,9 @@ def main(argv) -> int:
             f"(budget {r['budget_s']:.0f} s{'' if r['within_budget'] else ', OVER'})"
         )
     total = sum(r["wall_s"] for r in rows)
-    print(f"{'all':20s} wall {total:6.1f} s  (budget {COURSE_BUDGET_S:.0f} s for the course)")
+    print(
+        f"{'all':20s} wall {total:6.1f} s  (budget {COURSE_BUDGET_S:.0f} s for the course)"
+    )
     return 0 if all(r["within_budget"] and not r["errors"] for r in rows) else 1
 
 

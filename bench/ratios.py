@@ -9,14 +9,13 @@ Both run on the threads the caller set (run.py: one, as the grader's kernels do)
 Sizes are the chapter's own (named in each `sizes` entry); quick mode shrinks the large ones.
 """
 
-
 import numpy as np
 import torch
 import torch.nn.functional as F
+from chapter_code import load
 from torch import nn
 
 import dlcourse
-from chapter_code import load
 
 TARGET = 5.0  # every NumPy implementation should be within 5x of PyTorch on the CPU
 
@@ -37,7 +36,8 @@ def mlp_training(quick):
     mu, sd = digits.X_train.mean(axis=0), digits.X_train.std(axis=0) + 0.1
     X, y = (digits.X_train - mu) / sd, digits.y_train
     sizes, lr, batch = [64, 128, 10], 0.05, 32
-    order = np.random.default_rng(0).permutation(len(X))  # train_sgd(seed=0)'s first epoch
+    # the batches of train_sgd(seed=0)'s first epoch
+    order = np.random.default_rng(0).permutation(len(X))
     batches = [order[i : i + batch] for i in range(0, len(X), batch)]
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
 
@@ -49,7 +49,9 @@ def mlp_training(quick):
 
     def torch_epoch():
         start = ns["MLP"](sizes, rng=np.random.default_rng(0))
-        model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).double()
+        model = nn.Sequential(
+            nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)
+        ).double()
         with torch.no_grad():
             for lin, W, b in zip(model[::2], start.W, start.b):
                 lin.weight.copy_(torch.from_numpy(W.T))
@@ -122,7 +124,9 @@ def adam_step(quick):
 def sgd_momentum_step(quick):
     """Chapter 03: one step of the chapter's SGD class (momentum 0.9) against torch.optim.SGD."""
     out = _optimizer(quick, "sgd")
-    out.update(code="Optimizer, SGD", note="element-wise updates, one tensor at a time in both")
+    out.update(
+        code="Optimizer, SGD", note="element-wise updates, one tensor at a time in both"
+    )
     return out
 
 
@@ -136,9 +140,15 @@ def batchnorm(quick):
     bn = ns["BatchNorm1d"](shape[1])
     bn.gamma, bn.beta = gamma.copy(), beta.copy()
     xt = torch.tensor(x, requires_grad=True)
-    wt, bt = torch.tensor(gamma, requires_grad=True), torch.tensor(beta, requires_grad=True)
+    wt, bt = (
+        torch.tensor(gamma, requires_grad=True),
+        torch.tensor(beta, requires_grad=True),
+    )
     gt = torch.from_numpy(grad_out)
-    running = torch.zeros(shape[1], dtype=torch.float64), torch.ones(shape[1], dtype=torch.float64)
+    running = (
+        torch.zeros(shape[1], dtype=torch.float64),
+        torch.ones(shape[1], dtype=torch.float64),
+    )
 
     def numpy_fb():
         y = bn.forward(x)
@@ -155,7 +165,8 @@ def batchnorm(quick):
         numpy=numpy_fb,
         torch=torch_fb,
         diff=diff,
-        sizes=f"batch {shape[0]}, {shape[1]} features" + ("" if quick else " (section 13)"),
+        sizes=f"batch {shape[0]}, {shape[1]} features"
+        + ("" if quick else " (section 13)"),
         code="BatchNorm1d, normalize_backward",
         note="a few passes over the batch in both; PyTorch fuses them in one C++ kernel",
     )
@@ -164,16 +175,23 @@ def batchnorm(quick):
 def conv2d_forward(quick):
     """Chapter 05: the im2col convolution against F.conv2d (forward)."""
     ns = load("05_cnn", ["conv_out", "check_conv_shapes", "conv2d_im2col"])
-    n = 2 if quick else 32  # section 10: 32 images of 64 x 32 x 32, 3 x 3 kernels, 64 out
+    # section 10: 32 images of 64 x 32 x 32, 64 kernels of 3 x 3
+    n = 2 if quick else 32
     g = np.random.default_rng(0)
-    x, w, b = g.standard_normal((n, 64, 32, 32)), g.standard_normal((64, 64, 3, 3)), g.standard_normal(64)
+    x, w, b = (
+        g.standard_normal((n, 64, 32, 32)),
+        g.standard_normal((64, 64, 3, 3)),
+        g.standard_normal(64),
+    )
     xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
     numpy_fwd = lambda: ns["conv2d_im2col"](x, w, b, padding=1)
     torch_fwd = lambda: F.conv2d(xt, wt, bt, padding=1)
     diff = _close(numpy_fwd(), torch_fwd(), "convolution output")
+    x32, w32, b32 = (a.float() for a in (xt, wt, bt))
     return dict(
         numpy=numpy_fwd,
         torch=torch_fwd,
+        torch_float32=lambda: F.conv2d(x32, w32, b32, padding=1),
         diff=diff,
         sizes=f"{n} x 64 x 32 x 32 input, 64 kernels of 3 x 3, padding 1"
         + ("" if quick else " (section 10)"),
@@ -236,9 +254,17 @@ def lstm_sequence(quick):
             return lstm(xt)[0]
 
     diff = _close(numpy_seq(), torch_seq(), "hidden states")
+    lstm32, x32 = nn.LSTM(I, H), xt.float()
+    lstm32.load_state_dict({k: v.float() for k, v in lstm.state_dict().items()})
+
+    def torch_seq32():
+        with torch.no_grad():
+            return lstm32(x32)[0]
+
     return dict(
         numpy=numpy_seq,
         torch=torch_seq,
+        torch_float32=torch_seq32,
         diff=diff,
         sizes=f"{T} steps, batch {N}, input {I}, hidden {H} (section 5's model), forward",
         code="lstm_cell (exercise 3), looped over time",
@@ -257,8 +283,16 @@ def rnn_bptt(quick):
         rnn.bias_hh_l0.zero_()  # the chapter's RNN has one bias
     W_ih, W_hh, b = (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0)
     g = np.random.default_rng(0)
-    xs, h0, dhs = g.standard_normal((T, N, I)), g.standard_normal((N, H)), g.standard_normal((T, N, H))
-    xt, h0t, dht = torch.from_numpy(xs), torch.tensor(h0[None], requires_grad=True), torch.from_numpy(dhs)
+    xs, h0, dhs = (
+        g.standard_normal((T, N, I)),
+        g.standard_normal((N, H)),
+        g.standard_normal((T, N, H)),
+    )
+    xt, h0t, dht = (
+        torch.from_numpy(xs),
+        torch.tensor(h0[None], requires_grad=True),
+        torch.from_numpy(dhs),
+    )
     W = [a.detach().numpy() for a in (W_ih, W_hh, b)]
 
     def numpy_bptt():
@@ -294,9 +328,11 @@ def attention(quick):
     numpy_att = lambda: ns["attention"](q, k, v)[0]
     torch_att = lambda: F.scaled_dot_product_attention(qt, kt, vt)
     diff = _close(numpy_att(), torch_att()[0, 0], "attention output")
+    q32, k32, v32 = (a.float() for a in (qt, kt, vt))
     return dict(
         numpy=numpy_att,
         torch=torch_att,
+        torch_float32=lambda: F.scaled_dot_product_attention(q32, k32, v32),
         diff=diff,
         sizes=f"T = {T}, one head of width {d} (a row of section 5's table)",
         code="softmax, attention",
@@ -314,11 +350,14 @@ def blockwise_attention(quick):
     numpy_att = lambda: ns["blockwise_attention"](q, k, v, block=128)
     torch_att = lambda: F.scaled_dot_product_attention(qt, kt, vt)
     diff = _close(numpy_att(), torch_att()[0, 0], "attention output")
+    q32, k32, v32 = (a.float() for a in (qt, kt, vt))
     return dict(
         numpy=numpy_att,
         torch=torch_att,
+        torch_float32=lambda: F.scaled_dot_product_attention(q32, k32, v32),
         diff=diff,
-        sizes=f"T = {T}, width {d}, blocks of 128 keys" + ("" if quick else " (section 5)"),
+        sizes=f"T = {T}, width {d}, blocks of 128 keys"
+        + ("" if quick else " (section 5)"),
         code="blockwise_attention",
         note="a Python loop over T / 128 key blocks; PyTorch's CPU kernel also works in blocks",
     )
@@ -347,6 +386,9 @@ def run(quick=False, repeat=None):
         numpy_s = dlcourse.timeit(case["numpy"], repeat=repeat)
         torch_s = dlcourse.timeit(case["torch"], repeat=repeat)
         ratio = numpy_s / torch_s
+        # PyTorch's usual precision, for reference (not checked equal: float32 rounds)
+        torch32 = case.get("torch_float32")
+        torch32_s = dlcourse.timeit(torch32, repeat=repeat) if torch32 else None
         rows.append(
             dict(
                 name=name,
@@ -356,6 +398,7 @@ def run(quick=False, repeat=None):
                 numpy_s=numpy_s,
                 torch_s=torch_s,
                 ratio=ratio,
+                torch_float32_s=torch32_s,
                 within_target=ratio <= TARGET,
                 outputs_equal=True,  # _close raised otherwise
                 max_abs_difference=case["diff"],
@@ -370,5 +413,6 @@ if __name__ == "__main__":
 
     with dlcourse.one_thread():
         for row in run(quick="--quick" in sys.argv):
-            print(f"{row['name']:42s} {row['numpy_s'] * 1e3:9.2f} ms {row['torch_s'] * 1e3:9.2f} ms {row['ratio']:6.2f}x")
-
+            print(
+                f"{row['name']:42s} {row['numpy_s'] * 1e3:9.2f} ms {row['torch_s'] * 1e3:9.2f} ms {row['ratio']:6.2f}x"
+            )

@@ -37,7 +37,8 @@ sys.path.insert(0, str(BENCH))
 
 SECTIONS = ("ratios", "notebooks", "grading", "book", "lm")
 QUICK_SECTIONS = ("ratios", "notebooks", "grading")
-QUICK_CHAPTER = "01_autodiff"  # the smallest chapter: quick mode's notebook and grading runs
+# the smallest chapter: quick mode's notebook and grading runs
+QUICK_CHAPTER = "01_autodiff"
 
 
 def machine(threads):
@@ -103,7 +104,9 @@ def book_builds():
         cell["source"] = ["".join(cell["source"]) + "\n\n(changed for the benchmark)"]
         page.write_text(json.dumps(nb))
         build("one_chapter_changed_s")
-    times["changed"] = "one markdown cell of 10_debugging (no code cell: no re-execution)"
+    times["changed"] = (
+        "one markdown cell of 10_debugging (no code cell: no re-execution)"
+    )
     return times
 
 
@@ -111,9 +114,9 @@ def language_model(minutes):
     """Chapter 07's GPT trained for about `minutes` on the character benchmark (its train_lm)."""
     import numpy as np  # noqa: F401 (train_lm returns NumPy arrays)
     import torch
+    from chapter_code import load
 
     import dlcourse
-    from chapter_code import load
 
     bench = dlcourse.char_benchmark()
     train_ids = torch.tensor(bench.encode(bench.train))
@@ -158,7 +161,9 @@ def print_table(results):
         f"{'quick' if results['quick'] else 'full'} mode"
     )
     if "ratios" in results:
-        print(f"\n{'from scratch vs PyTorch CPU':42s} {'NumPy ms':>9s} {'PyTorch ms':>10s} {'ratio':>7s}")
+        print(
+            f"\n{'from scratch vs PyTorch CPU':42s} {'NumPy ms':>9s} {'PyTorch ms':>10s} {'ratio':>7s}"
+        )
         for r in results["ratios"]:
             flag = "" if r["within_target"] else f"  > 5x: {r['note']}"
             print(
@@ -166,7 +171,9 @@ def print_table(results):
                 f"{r['ratio']:6.2f}x{flag}"
             )
     if "notebooks" in results:
-        print(f"\n{'solution notebook':20s} {'wall s':>7s} {'CPU s':>7s} {'budget s':>8s}  slowest cell (CPU s)")
+        print(
+            f"\n{'solution notebook':20s} {'wall s':>7s} {'CPU s':>7s} {'budget s':>8s}  slowest cell (CPU s)"
+        )
         for r in results["notebooks"]:
             slow = r["slowest_cells"][0] if r["slowest_cells"] else {}
             print(
@@ -175,7 +182,9 @@ def print_table(results):
                 + ("" if r["within_budget"] else "  OVER BUDGET")
             )
         total = results["notebooks_total"]
-        print(f"{'all of them':20s} {total['wall_s']:7.1f} {total['cpu_s']:7.1f} {total['budget_s']:8.0f}")
+        print(
+            f"{'all of them':20s} {total['wall_s']:7.1f} {total['cpu_s']:7.1f} {total['budget_s']:8.0f}"
+        )
     if "grading" in results:
         from grading_throughput import report
 
@@ -189,7 +198,9 @@ def print_table(results):
         )
     if "lm" in results:
         lm = results["lm"]
-        comp = ", ".join(f"{k} {v:.2f}" for k, v in lm["compressors_bits_per_char"].items())
+        comp = ", ".join(
+            f"{k} {v:.2f}" for k, v in lm["compressors_bits_per_char"].items()
+        )
         print(
             f"\nlanguage model: {lm['model']}, {lm['steps']} steps in {lm['train_seconds']:.0f} s: "
             f"test {lm['test_bits_per_char']:.3f} bits/char ({comp})"
@@ -201,12 +212,16 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="reduced sizes and sections")
     p.add_argument("--sections", help=f"comma-separated subset of {','.join(SECTIONS)}")
     p.add_argument("--out", type=pathlib.Path, default=BENCH / "results.json")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for NumPy and PyTorch")
+    p.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for NumPy and PyTorch"
+    )
     p.add_argument("--lm-minutes", type=float, default=10.0)
     p.add_argument("--grading-count", type=int, help="submissions (quick 3, full 20)")
     args = p.parse_args(argv)
     sections = (
-        args.sections.split(",") if args.sections else (QUICK_SECTIONS if args.quick else SECTIONS)
+        args.sections.split(",")
+        if args.sections
+        else (QUICK_SECTIONS if args.quick else SECTIONS)
     )
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -249,7 +264,9 @@ def main(argv=None) -> int:
         import grading_throughput
 
         results["grading"] = grading_throughput.measure(
-            QUICK_CHAPTER, args.grading_count or (3 if args.quick else 20), workers=(1, 2)
+            QUICK_CHAPTER,
+            args.grading_count or (3 if args.quick else 20),
+            workers=(1, 2),
         )
     if "book" in sections:
         results["book"] = book_builds()
