@@ -33,8 +33,12 @@ def _code_cells(chapter):
 
 
 def _assigned(node):
-    if isinstance(node, ast.Assign):
-        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.Assign):  # x = ... and x, y = ...
+        names = set()
+        for target in node.targets:
+            elts = target.elts if isinstance(target, ast.Tuple) else [target]
+            names |= {t.id for t in elts if isinstance(t, ast.Name)}
+        return names
     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
         return {node.target.id}
     return set()
@@ -62,7 +66,7 @@ def source(chapter, names):
     if missing:
         raise LookupError(
             f"solutions/{chapter} no longer defines {sorted(missing)} at the top level of a "
-            "code cell: update bench/ratios.py to the chapter's new names"
+            "code cell: update the benchmark (bench/ratios.py or bench/run.py) to its new names"
         )
     return "\n\n".join(parts) + "\n"
 
