@@ -70,17 +70,27 @@ def _chart(ratios, target):
         low = min(min(values) / 1.5, 0.5)
         high = max(max(values) * 2.0, target * 2.0)
         ax.set_xlim(low, high)
-        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if low <= t <= high]
+        ticks = [
+            t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if low <= t <= high
+        ]
         ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
         ax.minorticks_off()
         for i, v in enumerate(values):
             ax.text(v * 1.05, i, f"{v:.2f}x", va="center", fontsize=9)
-        ax.text(target, len(names) - 0.4, f" target {target:g}x", color="#c0392b", fontsize=9)
+        ax.text(
+            target,
+            len(names) - 0.4,
+            f" target {target:g}x",
+            color="#c0392b",
+            fontsize=9,
+        )
         ax.set_xlabel("NumPy time / PyTorch time (float64, log scale)")
         fig.patch.set_facecolor("white")
         fig.tight_layout()
         out = io.StringIO()
-        fig.savefig(out, format="svg")
+        fig.savefig(
+            out, format="svg", metadata={"Date": None}
+        )  # the same SVG every build
         plt.close(fig)
     svg = out.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
@@ -101,7 +111,9 @@ class BenchResults(SphinxDirective):
         )
         loaded = max(r["load_before"][0], r["load_after"][0]) > 0.5 * m["cores"]
         blas = ", ".join(
-            f"{b['internal_api']} {b['version']}" for b in m.get("blas", [])
+            f"{b['internal_api']} {b['version']}"
+            for b in m.get("blas", [])
+            if b.get("version")
         )
         out = [
             nodes.paragraph(
@@ -145,7 +157,9 @@ class BenchResults(SphinxDirective):
                             _ms(x["numpy_s"]),
                             _ms(x["torch_s"]),
                             f"{x['ratio']:.2f}x",
-                            _ms(x["torch_float32_s"]) if x.get("torch_float32_s") else "",
+                            _ms(x["torch_float32_s"])
+                            if x.get("torch_float32_s")
+                            else "",
                             ("" if x["within_target"] else f"over {target:g}x: ")
                             + x["note"],
                         ]
