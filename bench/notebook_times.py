@@ -51,7 +51,22 @@ def measure(chapters=None, slowest=3):
     """One row per chapter: wall and CPU seconds, budget, errors, the slowest cells by CPU."""
     rows = []
     for chapter in chapters or nbtools.chapter_ids():
-        run = nbtools.run_chapter(chapter)
+        try:
+            run = nbtools.run_chapter(chapter)
+        # a cell past its time limit, a dead kernel: record it and go on
+        except Exception as error:
+            rows.append(
+                dict(
+                    chapter=chapter,
+                    wall_s=float("nan"),
+                    cpu_s=float("nan"),
+                    budget_s=budget(chapter),
+                    within_budget=False,
+                    errors=[f"{type(error).__name__}: {str(error)[:300]}"],
+                    slowest_cells=[],
+                )
+            )
+            continue
         cpu = run.cell_cpu_seconds
         order = sorted(range(len(cpu)), key=lambda i: -cpu[i])[:slowest]
         rows.append(

@@ -180,7 +180,8 @@ class BenchResults(SphinxDirective):
                     "; ".join(
                         f"{c['cpu_s']:.1f} s: {c['first_line']}"
                         for c in x["slowest_cells"][:2]
-                    ),
+                    )
+                    or "did not finish: " + "; ".join(x.get("errors", []))[:120],
                 ]
                 for x in r["notebooks"]
             ]
