@@ -241,6 +241,8 @@ def main(argv=None) -> int:
         sections=list(sections),
         machine=machine(args.threads),
         load_before=list(os.getloadavg()),
+        # 1-minute load average after each section: a busy spell in the middle shows here
+        load_between_sections=[],
     )
     start = time.perf_counter()
     if "ratios" in sections:
@@ -254,6 +256,7 @@ def main(argv=None) -> int:
         finally:
             torch.set_num_threads(saved)
         results["ratio_target"] = ratios.TARGET
+    results["load_between_sections"].append(os.getloadavg()[0])
     if "notebooks" in sections:
         import notebook_times
 
@@ -265,6 +268,7 @@ def main(argv=None) -> int:
             budget_s=notebook_times.COURSE_BUDGET_S,
             chapters=len(rows),
         )
+    results["load_between_sections"].append(os.getloadavg()[0])
     if "grading" in sections:
         import grading_throughput
 
@@ -273,10 +277,13 @@ def main(argv=None) -> int:
             args.grading_count or (3 if args.quick else 20),
             workers=(1, 2),
         )
+    results["load_between_sections"].append(os.getloadavg()[0])
     if "book" in sections:
         results["book"] = book_builds()
+    results["load_between_sections"].append(os.getloadavg()[0])
     if "lm" in sections:
         results["lm"] = language_model(args.lm_minutes)
+    results["load_between_sections"].append(os.getloadavg()[0])
     results["bench_seconds"] = time.perf_counter() - start
     results["load_after"] = list(os.getloadavg())
     args.out.write_text(json.dumps(results, indent=1) + "\n")

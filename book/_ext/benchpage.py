@@ -109,7 +109,11 @@ class BenchResults(SphinxDirective):
             f"load average (1 min) {r['load_before'][0]:.1f} before and "
             f"{r['load_after'][0]:.1f} after the run, on {m['cores']} cores"
         )
-        loaded = max(r["load_before"][0], r["load_after"][0]) > 0.5 * m["cores"]
+        during = r.get("load_between_sections", [])
+        if during:
+            load += f" (at most {max(during):.1f} between its sections)"
+        peak = max(r["load_before"][0], r["load_after"][0], *during)
+        loaded = peak > 0.5 * m["cores"]
         blas = ", ".join(
             f"{b['internal_api']} {b['version']}"
             for b in m.get("blas", [])
