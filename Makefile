@@ -24,7 +24,7 @@ help:
 	@echo "make lab-instructor        JupyterLab on the repository with nbgrader's formgrader and Create Assignment"
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
-	@echo "make bench                 run the benchmarks in bench/"
+	@echo "make bench [QUICK=1]       measure the course (bench/run.py): writes bench/results.json"
 	@echo "make seeds N=5             run every chapter with N other seeds and list the cells that fail"
 
 setup: $(STAMP)
@@ -136,9 +136,10 @@ N ?= 5
 seeds: $(STAMP)
 	$(BIN)/python -c 'import sys; from dlcourse.seeds import main; sys.exit(main(sys.argv[1:]))' --n $(N) $(CHAPTERS_ARG)
 
+# bench/run.py writes bench/results.json and prints the table (the book's "How fast is this
+# course?" page shows the committed file). QUICK=1: small sizes, one chapter, a few submissions.
 bench: $(STAMP)
-	$(BIN)/python bench/notebook_times.py
-	$(BIN)/python bench/grading_throughput.py
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf _build .workspace

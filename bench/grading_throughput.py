@@ -1,11 +1,11 @@
 """Grading throughput: plain sequential `nbgrader autograde` against the course's grader.
 
-    .venv/bin/python bench/grading_throughput.py [--chapter 01_autodiff] [--count 20] [--workers N]
+    .venv/bin/python bench/grading_throughput.py [--chapter 01_autodiff] [--count 20] [--workers 1 2]
 
-Builds COUNT submissions of one chapter (solution, blank student edition and half-answered
-copies, in turn), grades them once with nbgrader alone (one process, one after the other,
-no sandbox) and once with `python -m grader --workers N`, checks that both give the same
-scores, and prints the speed-up and where the grader's time per submission goes: running
+(bench/run.py, `make bench`, calls measure() and stores its result.) Builds COUNT submissions
+of one chapter (solution, blank student edition and half-answered copies, in turn), grades them
+once with nbgrader alone (one process, one after the other, no sandbox) and once with
+`python -m grader --workers N` for each N, checks that every run gives the same scores, and prints the speed-up and where the grader's time per submission goes: running
 the notebook, the rest of nbgrader's autograde, the feedback page, cleaning the sandbox
 between submissions, and the batch's own bookkeeping.
 """
@@ -118,109 +118,132 @@ def execution_only(chapter, repeats=2):
     return best
 
 
-def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--chapter", default="01_autodiff")
-    p.add_argument("--count", type=int, default=20)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = p.parse_args()
+def run_grader(subs, out, chapter, workers, tmp):
+    """`python -m grader` on the submissions: seconds, scores and the per-submission timings.
+
+    The grader's self-check (solution and blank edition graded once, then remembered) is not
+    timed: one submission graded beforehand runs it if it has not passed for this chapter yet."""
+    warm = tmp / f"warm-up-{workers}"
+    shutil.copytree(subs / sorted(p.name for p in subs.iterdir())[0], warm / "student")
+    grader = [sys.executable, "-m", "grader"]
+    common = ["--chapter", chapter, "--workers", str(workers)]
+    subprocess.run(
+        grader + [str(warm), "--out", str(tmp / f"warm-up-out-{workers}"), *common],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        grader + [str(subs), "--out", str(out), *common, "--force"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GRADER_TIMINGS": "1"},
+    )
+    seconds = time.perf_counter() - start
+    jobs = [
+        json.loads(line.split(":", 1)[1])
+        for line in done.stderr.splitlines()
+        if line.startswith("grader-timings:")
+    ]
+    return seconds, read_scores(out / "grades.csv"), jobs
+
+
+def measure(chapter="01_autodiff", count=20, workers=(1, 2)):
+    """Plain nbgrader against the grader with each number of workers, on the same submissions.
+
+    Returns a dict of seconds, submissions per minute and the grader's per-submission
+    breakdown; raises AssertionError if any run's scores differ from plain nbgrader's."""
     # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's.
     os.environ["PATH"] = (
         os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     )
+    per_minute = lambda seconds: 60.0 * count / seconds
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         subs = tmp / "subs"
-        submissions(args.chapter, args.count, subs)
-        t_plain, t_plain_feedback, plain = plain_nbgrader(
-            args.chapter, subs, tmp / "plain"
+        submissions(chapter, count, subs)
+        t_plain, t_plain_feedback, plain = plain_nbgrader(chapter, subs, tmp / "plain")
+        result = dict(
+            chapter=chapter,
+            submissions=count,
+            plain_autograde_s=t_plain,
+            plain_autograde_feedback_s=t_plain_feedback,
+            plain_autograde_per_minute=per_minute(t_plain),
+            plain_autograde_feedback_per_minute=per_minute(t_plain_feedback),
+            grader=[],
+            scores_equal=True,
         )
-        # The grader's self-check (solution and blank edition graded once, then remembered) is not timed:
-        # one submission graded beforehand runs it if it has not passed for this chapter and grader yet.
-        warm = tmp / "warm-up"
-        shutil.copytree(
-            subs / sorted(p.name for p in subs.iterdir())[0], warm / "student"
+        for n in workers:
+            t_grader, ours, jobs = run_grader(
+                subs, tmp / f"grader-{n}", chapter, n, tmp
+            )
+            assert ours == plain, (
+                f"the grader (--workers {n}) and nbgrader disagree: {ours} vs {plain}"
+            )
+            assert len(jobs) == count, f"timings for {len(jobs)} of {count} submissions"
+            mean = {
+                key: sum(j[key] for j in jobs) / len(jobs)
+                for key in ("execute", "autograde", "feedback", "worker", "total")
+            }
+            result["grader"].append(
+                dict(
+                    workers=n,
+                    seconds=t_grader,
+                    per_minute=per_minute(t_grader),
+                    speedup_vs_autograde=t_plain / t_grader,
+                    speedup_vs_autograde_feedback=t_plain_feedback / t_grader,
+                    mean_per_submission_s=mean["total"],
+                    mean_execute_s=mean["execute"],
+                    mean_rest_of_autograde_s=mean["autograde"] - mean["execute"],
+                    mean_feedback_s=mean["feedback"],
+                    mean_sandbox_cleaning_s=mean["worker"]
+                    - mean["autograde"]
+                    - mean["feedback"],
+                    mean_bookkeeping_s=mean["total"] - mean["worker"],
+                    overhead_beyond_execution_s=mean["total"] - mean["execute"],
+                )
+            )
+        result["execute_alone_s"] = execution_only(chapter)
+    return result
+
+
+def report(r):
+    count = r["submissions"]
+    print(f"chapter {r['chapter']}, {count} submissions, {os.cpu_count()} cores")
+    print(
+        f"plain nbgrader autograde (sequential):         {r['plain_autograde_s']:7.1f} s  "
+        f"({r['plain_autograde_per_minute']:.1f} per minute)"
+    )
+    print(
+        f"plain autograde + generate_feedback:           {r['plain_autograde_feedback_s']:7.1f} s  "
+        f"({r['plain_autograde_feedback_per_minute']:.1f} per minute)"
+    )
+    for g in r["grader"]:
+        print(
+            f"grader --workers {g['workers']} (sandbox, feedback):    {g['seconds']:7.1f} s  "
+            f"({g['per_minute']:.1f} per minute; {g['speedup_vs_autograde']:.2f}x autograde alone, "
+            f"{g['speedup_vs_autograde_feedback']:.2f}x autograde + feedback)"
         )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grader",
-                str(warm),
-                "--out",
-                str(tmp / "warm-up-out"),
-                "--chapter",
-                args.chapter,
-                "--workers",
-                str(args.workers),
-            ],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
+        print(
+            f"  per submission {g['mean_per_submission_s']:.1f} s = {g['mean_execute_s']:.1f} s running "
+            f"the notebook + {g['mean_rest_of_autograde_s']:.1f} s rest of autograde + "
+            f"{g['mean_feedback_s']:.1f} s feedback + {g['mean_sandbox_cleaning_s']:.1f} s sandbox "
+            f"cleaning + {g['mean_bookkeeping_s']:.1f} s bookkeeping; overhead beyond running the "
+            f"notebook {g['overhead_beyond_execution_s']:.1f} s"
         )
-        start = time.perf_counter()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grader",
-                str(subs),
-                "--out",
-                str(tmp / "grader"),
-                "--chapter",
-                args.chapter,
-                "--workers",
-                str(args.workers),
-                "--force",
-            ],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "GRADER_TIMINGS": "1"},
-        )
-        t_grader = time.perf_counter() - start
-        jobs = [
-            json.loads(line.split(":", 1)[1])
-            for line in done.stderr.splitlines()
-            if line.startswith("grader-timings:")
-        ]
-        ours = read_scores(tmp / "grader" / "grades.csv")
-        t_exec = execution_only(args.chapter)
-    assert ours == plain, f"the grader and nbgrader disagree: {ours} vs {plain}"
-    assert len(jobs) == args.count, (
-        f"timings for {len(jobs)} of {args.count} submissions"
-    )
-    mean = {
-        key: sum(j[key] for j in jobs) / len(jobs)
-        for key in ("execute", "autograde", "feedback", "worker", "total")
-    }
-    print(f"chapter {args.chapter}, {args.count} submissions, {os.cpu_count()} cores")
-    print(
-        f"plain nbgrader autograde (sequential):         {t_plain:7.1f} s  ({t_plain / args.count:.1f} s each)"
-    )
-    print(
-        f"plain autograde + generate_feedback:           {t_plain_feedback:7.1f} s  ({t_plain_feedback / args.count:.1f} s each)"
-    )
-    print(
-        f"grader --workers {args.workers} (sandbox, feedback):    {t_grader:7.1f} s  ({t_grader / args.count:.1f} s each)"
-    )
-    print(
-        f"speed-up: {t_plain / t_grader:.2f}x against autograde alone, "
-        f"{t_plain_feedback / t_grader:.2f}x against autograde + feedback"
-    )
-    print(f"executing the notebook alone, fresh kernel: {t_exec:.1f} s")
-    print(
-        f"grader, per submission (mean of {len(jobs)}, two at a time): {mean['total']:.1f} s in all = "
-        f"{mean['execute']:.1f} s running the notebook (kernel forked by the zygote)"
-        f" + {mean['autograde'] - mean['execute']:.1f} s rest of autograde"
-        f" + {mean['feedback']:.1f} s feedback page"
-        f" + {mean['worker'] - mean['autograde'] - mean['feedback']:.1f} s sandbox cleaning"
-        f" + {mean['total'] - mean['worker']:.1f} s job preparation and bookkeeping"
-    )
-    print(
-        f"overhead beyond running the notebook: {mean['total'] - mean['execute']:.1f} s per submission"
-    )
+    print(f"executing the notebook alone, fresh kernel: {r['execute_alone_s']:.1f} s")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--chapter", default="01_autodiff")
+    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = p.parse_args()
+    report(measure(args.chapter, args.count, args.workers))
     return 0
 
 

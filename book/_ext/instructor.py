@@ -88,6 +88,9 @@ def prepare(src: pathlib.Path) -> list[str]:
     )
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     shutil.copy2(REPO / "_toc.yml", src / "_toc.yml")
+    # book/benchmarks.md renders the committed benchmark results (book/_ext/benchpage.py)
+    (src / "bench").mkdir()
+    shutil.copy2(REPO / "bench" / "results.json", src / "bench" / "results.json")
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     config["title"] = (
         f"{config.get('title', 'Deep Learning Core')} (instructor edition)"

@@ -1,0 +1,87 @@
+"""The benchmarks (bench/run.py, `make bench`) cannot rot: the chapters' code they take by name
+still exists and still agrees with PyTorch, the driver's quick mode runs and writes the JSON
+the book's page reads, and the committed bench/results.json has that structure."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+import nbtools
+
+BENCH = nbtools.REPO / "bench"
+sys.path.insert(0, str(BENCH))
+
+import ratios  # noqa: E402  (bench/ is not a package)
+
+MACHINE_KEYS = {"cores", "cpu_model", "numpy", "torch", "blas", "bench_threads"}
+RATIO_KEYS = {"name", "code", "sizes", "numpy_s", "torch_s", "ratio", "within_target"}
+RATIO_KEYS |= {"outputs_equal", "max_abs_difference", "note"}
+
+
+def check_results(results):
+    """The structure that book/_ext/benchpage.py renders; returns a list of problems."""
+    problems = []
+    for key in ("date", "quick", "machine", "load_before", "load_after", "sections"):
+        if key not in results:
+            problems.append(f"no {key!r}")
+    problems += [
+        f"machine has no {k!r}" for k in MACHINE_KEYS - set(results.get("machine", {}))
+    ]
+    if len(results.get("load_before", [])) != 3:
+        problems.append("load_before is not os.getloadavg()'s three numbers")
+    for row in results.get("ratios", []):
+        missing = RATIO_KEYS - set(row)
+        if missing:
+            problems.append(f"{row.get('name')}: no {sorted(missing)}")
+            continue
+        if row["outputs_equal"] is not True:
+            problems.append(f"{row['name']}: outputs not checked equal")
+        if not (row["numpy_s"] > 0 and row["torch_s"] > 0):
+            problems.append(f"{row['name']}: a time is not positive")
+        elif not math.isclose(row["ratio"], row["numpy_s"] / row["torch_s"]):
+            problems.append(f"{row['name']}: ratio is not numpy_s / torch_s")
+    for row in results.get("notebooks", []):
+        for key in ("chapter", "wall_s", "cpu_s", "budget_s", "slowest_cells"):
+            if key not in row:
+                problems.append(f"notebook row {row.get('chapter')}: no {key!r}")
+    grading = results.get("grading")
+    if grading is not None and grading.get("scores_equal") is not True:
+        problems.append("grading: scores not checked equal to plain nbgrader's")
+    return problems
+
+
+@pytest.mark.parametrize("name", list(ratios.BENCHMARKS))
+def test_benchmark_code_still_in_the_chapter_and_equal_to_pytorch(name):
+    """Takes the chapter's definitions by name and checks NumPy == PyTorch (no timing)."""
+    case = ratios.BENCHMARKS[name](quick=True)
+    assert case["diff"] < 1e-6, f"{name}: outputs differ by {case['diff']}"
+
+
+def test_committed_results_have_the_structure_the_book_page_reads():
+    results = json.loads((BENCH / "results.json").read_text())
+    assert not check_results(results), check_results(results)
+    assert {r["name"] for r in results["ratios"]} == set(ratios.BENCHMARKS), (
+        "bench/results.json is older than bench/ratios.py: run `make bench` (or QUICK=1)"
+    )
+
+
+@pytest.mark.slow
+def test_quick_bench_runs_and_writes_results(tmp_path):
+    """The driver end to end (the ratios section of quick mode: the other sections execute
+    whole notebooks and are exercised by the notebook and grading tests)."""
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--sections", "ratios"]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    results = json.loads(out.read_text())
+    assert not check_results(results), check_results(results)
+    assert [r["name"] for r in results["ratios"]] == list(ratios.BENCHMARKS)
+    assert "from scratch vs PyTorch CPU" in done.stdout
