@@ -318,14 +318,13 @@ def rnn_bptt(quick):
     )
 
 
-def attention(quick):
-    """Chapter 07: softmax(q k^T / sqrt d) v, one head, against F.scaled_dot_product_attention."""
-    ns = load("07_attention", ["softmax", "attention"])
-    T, d = (256 if quick else 1024), 64  # section 5's table: one head of width 64
+def _against_sdpa(numpy_attention, T, d):
+    """The parts both attention benchmarks share: random (T, d) q, k, v, the NumPy code
+    checked against F.scaled_dot_product_attention, and the float64 and float32 timers."""
     g = np.random.default_rng(0)
     q, k, v = (g.standard_normal((T, d)) for _ in range(3))
     qt, kt, vt = (torch.from_numpy(a)[None, None] for a in (q, k, v))
-    numpy_att = lambda: ns["attention"](q, k, v)[0]
+    numpy_att = lambda: numpy_attention(q, k, v)
     torch_att = lambda: F.scaled_dot_product_attention(qt, kt, vt)
     diff = _close(numpy_att(), torch_att()[0, 0], "attention output")
     q32, k32, v32 = (a.float() for a in (qt, kt, vt))
@@ -334,6 +333,15 @@ def attention(quick):
         torch=torch_att,
         torch_float32=lambda: F.scaled_dot_product_attention(q32, k32, v32),
         diff=diff,
+    )
+
+
+def attention(quick):
+    """Chapter 07: softmax(q k^T / sqrt d) v, one head, against F.scaled_dot_product_attention."""
+    ns = load("07_attention", ["softmax", "attention"])
+    T, d = (256 if quick else 1024), 64  # section 5's table: one head of width 64
+    return dict(
+        _against_sdpa(lambda q, k, v: ns["attention"](q, k, v)[0], T, d),
         sizes=f"T = {T}, one head of width {d} (a row of section 5's table)",
         code="softmax, attention",
         note="two matrix products and a softmax over the T x T scores in both",
@@ -344,18 +352,10 @@ def blockwise_attention(quick):
     """Chapter 07: the block-wise (online-softmax) attention against F.scaled_dot_product_attention."""
     ns = load("07_attention", ["blockwise_attention"])
     T, d = (512 if quick else 4096), 64  # section 5: T = 4096, blocks of 128 keys
-    g = np.random.default_rng(0)
-    q, k, v = (g.standard_normal((T, d)) for _ in range(3))
-    qt, kt, vt = (torch.from_numpy(a)[None, None] for a in (q, k, v))
-    numpy_att = lambda: ns["blockwise_attention"](q, k, v, block=128)
-    torch_att = lambda: F.scaled_dot_product_attention(qt, kt, vt)
-    diff = _close(numpy_att(), torch_att()[0, 0], "attention output")
-    q32, k32, v32 = (a.float() for a in (qt, kt, vt))
     return dict(
-        numpy=numpy_att,
-        torch=torch_att,
-        torch_float32=lambda: F.scaled_dot_product_attention(q32, k32, v32),
-        diff=diff,
+        _against_sdpa(
+            lambda q, k, v: ns["blockwise_attention"](q, k, v, block=128), T, d
+        ),
         sizes=f"T = {T}, width {d}, blocks of 128 keys"
         + ("" if quick else " (section 5)"),
         code="blockwise_attention",
