@@ -42,19 +42,36 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def chapter_runs():
     """``chapter_runs(chapter)``: the one execution of that chapter's whole notebook in this session
-    (nbtools.run_chapter), shared by the notebook test and the book."""
+    (nbtools.run_chapter), shared by the notebook test and the book. ``chapter_runs.prefetch(chapters)``
+    executes those not yet run, nbtools.PARALLEL_KERNELS at a time."""
+    import concurrent.futures
+
     runs = {}
+
+    def execute(chapter):
+        try:
+            return nbtools.run_chapter(chapter)
+        except Exception as error:  # a cell time-out or a dead kernel: every user sees the same failure
+            return error
 
     def get(chapter):
         if chapter not in runs:
-            try:
-                runs[chapter] = nbtools.run_chapter(chapter)
-            except Exception as error:  # a cell time-out or a dead kernel: every user sees the same failure
-                runs[chapter] = error
+            runs[chapter] = execute(chapter)
         if isinstance(runs[chapter], Exception):
             raise runs[chapter]
         return runs[chapter]
 
+    def prefetch(chapters):
+        # The costliest (by CPU budget) start first, so that the longest run does not come last.
+        todo = sorted(
+            (c for c in dict.fromkeys(chapters) if c not in runs),
+            key=lambda c: -nbtools.cpu_budget_s(c),
+        )
+        with concurrent.futures.ThreadPoolExecutor(nbtools.PARALLEL_KERNELS) as pool:
+            for chapter, run in zip(todo, pool.map(execute, todo)):
+                runs[chapter] = run
+
+    get.prefetch = prefetch
     yield get
     _summary.extend(run for run in runs.values() if isinstance(run, nbtools.ChapterRun))
     runs.clear()

@@ -42,6 +42,8 @@ def build_book(chapter_runs):
     """`make book` from the chapters' seeded runs, checked; its pages as text. The session's
     `book` fixture (conftest.py) calls it once for this module and the browser test."""
     seeded = []
+    # Every chapter's solution run (its own test needs it too), several at a time.
+    chapter_runs.prefetch(nbtools.chapter_ids())
     for chapter in nbtools.chapter_ids():
         if chapter == BOOK_EXECUTES:
             forget_cached(chapter)

@@ -19,13 +19,6 @@ from grader.limits import Limits
 from nbtools import HIDDEN_BLOCK, MUTANTS, SOLUTION_BLOCK, meta
 
 CHAPTERS = nbtools.chapter_ids()
-# A chapter's whole run may use at most this many CPU seconds (one thread): `make test` must stay within
-# 30 minutes on 2 cores with ten chapters, and a chapter costs about one run plus its exercises.
-CHAPTER_CPU_BUDGET_S = 150
-# Chapter 07 trains two language models for its central comparison (issue 15 allows it 180 s on
-# 2 cores; six seeds measured 169-186 CPU s on a busy machine); its whole run must fit this.
-# Chapter 10 closes the course with small models only; issue 18 caps it at 60 s.
-CHAPTER_CPU_BUDGET_OVERRIDES_S = {"07_attention": 220, "10_debugging": 60}
 
 
 def test_course_has_chapters():
@@ -105,7 +98,7 @@ def test_solution_notebook_runs_top_to_bottom(chapter, chapter_runs):
         f"after {limit} s (its kernels use one thread)"
     )
     cpu = sum(run.cell_cpu_seconds)
-    budget = CHAPTER_CPU_BUDGET_OVERRIDES_S.get(chapter, CHAPTER_CPU_BUDGET_S)
+    budget = nbtools.cpu_budget_s(chapter)
     assert cpu < budget, (
         f"{chapter}: the notebook used {cpu:.0f} CPU seconds; this chapter may use {budget} "
         "(the test suite's budget, see issue 12): make it cheaper"
@@ -228,6 +221,56 @@ def run_exercise(chapter, name, source=None):
     return _kernels[chapter].run(small)
 
 
+def stub_source(chapter, name):
+    student = nbtools.load(nbtools.student_path(chapter))
+    return next(c.source for c in student.cells if meta(c).get("grade_id") == name)
+
+
+# The answer each exercise test runs (None: the solution), from the test's parameters.
+EXERCISE_ANSWERS = {
+    "test_solution_earns_full_marks_on_its_own": lambda p: None,
+    "test_stub_fails_every_grade_cell": lambda p: stub_source(p["chapter"], p["name"]),
+    "test_mutant_loses_points_with_a_message": lambda p: p["mutant"].source(),
+}
+
+
+@pytest.fixture(scope="module")
+def exercise_runs(request):
+    """``exercise_runs(chapter, name, answer)``: run_exercise's result. On first use it runs every
+    exercise the session selected, nbtools.PARALLEL_KERNELS chapters at a time (a chapter's runs stay
+    in its one kernel, in order): about 560 runs of about 0.4 s each."""
+    import concurrent.futures
+
+    wanted = {}  # chapter -> [(chapter, name, answer), ...]
+    for item in request.session.items:
+        answer = EXERCISE_ANSWERS.get(getattr(item, "originalname", None))
+        if answer is not None and item.module is sys.modules[__name__]:
+            p = item.callspec.params
+            key = (p["chapter"], p["name"], answer(p))
+            wanted.setdefault(p["chapter"], []).append(key)
+    results = {}
+
+    def run_all(keys):
+        for key in keys:
+            try:
+                results[key] = run_exercise(*key)
+            except Exception as error:  # reported by the test that needs it
+                results[key] = error
+
+    with concurrent.futures.ThreadPoolExecutor(nbtools.PARALLEL_KERNELS) as pool:
+        list(pool.map(run_all, sorted(wanted.values(), key=len, reverse=True)))
+
+    def get(chapter, name, answer):
+        key = (chapter, name, answer)
+        if key not in results:  # a test the session did not select up front
+            results[key] = run_exercise(*key)
+        if isinstance(results[key], Exception):
+            raise results[key]
+        return results[key]
+
+    return get
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_exercise_has_two_mutants(chapter):
     names = {
@@ -251,9 +294,9 @@ def test_every_exercise_has_two_mutants(chapter):
 
 
 @pytest.mark.parametrize("chapter,name", list(exercise_cases()))
-def test_solution_earns_full_marks_on_its_own(chapter, name):
+def test_solution_earns_full_marks_on_its_own(chapter, name, exercise_runs):
     """The exercise runs with only the setup cell before it, as in the student edition."""
-    nb = run_exercise(chapter, name)
+    nb = exercise_runs(chapter, name, None)
     grades = nbtools.grade_cells(nb)
     for grade_id, (score, max_score) in grades.items():
         assert score == max_score, (
@@ -262,10 +305,8 @@ def test_solution_earns_full_marks_on_its_own(chapter, name):
 
 
 @pytest.mark.parametrize("chapter,name", list(exercise_cases()))
-def test_stub_fails_every_grade_cell(chapter, name):
-    student = nbtools.load(nbtools.student_path(chapter))
-    stub = next(c.source for c in student.cells if meta(c).get("grade_id") == name)
-    run = run_exercise(chapter, name, stub)
+def test_stub_fails_every_grade_cell(chapter, name, exercise_runs):
+    run = exercise_runs(chapter, name, stub_source(chapter, name))
     passing = [g for g, (score, _) in nbtools.grade_cells(run).items() if score]
     assert not passing, (
         f"grade cells {passing} pass on the blank stub: they test nothing"
@@ -273,8 +314,8 @@ def test_stub_fails_every_grade_cell(chapter, name):
 
 
 @pytest.mark.parametrize("chapter,name,mutant", list(mutant_cases()))
-def test_mutant_loses_points_with_a_message(chapter, name, mutant):
-    nb = run_exercise(chapter, name, mutant.source())
+def test_mutant_loses_points_with_a_message(chapter, name, mutant, exercise_runs):
+    nb = exercise_runs(chapter, name, mutant.source())
     grades = nbtools.grade_cells(nb)
     lost = {g: s for g, (s, m) in grades.items() if s < m}
     assert lost, f"mutant {mutant} ({mutant.why}) earns full marks: the tests miss it"
