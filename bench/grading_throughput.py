@@ -151,7 +151,7 @@ def run_grader(subs, out, chapter, workers, tmp):
     return seconds, read_scores(out / "grades.csv"), jobs
 
 
-def measure(chapter="01_autodiff", count=20, workers=(1, 2)):
+def measure(chapter="01_autodiff", count=20, workers=(1, 2), execution_repeats=2):
     """Plain nbgrader against the grader with each number of workers, on the same submissions.
 
     Returns a dict of seconds, submissions per minute and the grader's per-submission
@@ -206,7 +206,7 @@ def measure(chapter="01_autodiff", count=20, workers=(1, 2)):
                     overhead_beyond_execution_s=mean["total"] - mean["execute"],
                 )
             )
-        result["execute_alone_s"] = execution_only(chapter)
+        result["execute_alone_s"] = execution_only(chapter, execution_repeats)
     return result
 
 
