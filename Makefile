@@ -25,7 +25,7 @@ help:
 	@echo "make release               regenerate notebooks/ (student edition) from solutions/"
 	@echo "make grade SUBMISSIONS=DIR grade a folder of submissions (DIR/<student>/<chapter>.ipynb)"
 	@echo "make bench [QUICK=1]       measure the course (bench/run.py): writes bench/results.json"
-	@echo "make seeds N=5             run every chapter with N other seeds and list the cells that fail"
+	@echo "make seeds N=5 [JOBS=2]    run every chapter with N other seeds (JOBS side by side) and list the cells that fail"
 
 setup: $(STAMP)
 
@@ -134,7 +134,7 @@ grade: $(STAMP)
 # A developer's tool: it costs N times the whole course, and `make test` never runs it.
 N ?= 5
 seeds: $(STAMP)
-	$(BIN)/python -c 'import sys; from dlcourse.seeds import main; sys.exit(main(sys.argv[1:]))' --n $(N) $(CHAPTERS_ARG)
+	$(BIN)/python -c 'import sys; from dlcourse.seeds import main; sys.exit(main(sys.argv[1:]))' --n $(N) $(if $(JOBS),--jobs $(JOBS)) $(CHAPTERS_ARG)
 
 # bench/run.py writes bench/results.json and prints the table (the book's "How fast is this
 # course?" page shows the committed file). QUICK=1: small sizes, one chapter, a few submissions.

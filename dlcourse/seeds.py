@@ -11,8 +11,10 @@ cell imports it), so the notebooks need no change.
 
 executes each chapter's solution notebook, every cell including the exercises, once
 for each offset 1..N and reports every cell that fails: chapter, offset, cell and the
-assertion's message. It is a developer's tool (it costs N times the whole course) and
-never part of ``make test``.
+assertion's message. Kernels use one BLAS/OpenMP thread each, as the tests' and the
+grader's do, and ``--jobs`` of them (default: 2 on 2 or more cores) run side by side: on
+2 cores, two kernels of two threads each contend and run several times slower. It is a
+developer's tool (it costs N times the whole course) and never part of ``make test``.
 """
 
 import argparse
@@ -90,19 +92,18 @@ def _cells_failing(path: pathlib.Path, k: int, timeout: int) -> tuple:
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
-    os.environ[ENV] = str(k)
+    env = {**os.environ, ENV: str(k)}
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, "1")
     start = time.perf_counter()
-    try:
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            allow_errors=True,
-            skip_cells_with_tag="dlcourse-never-skip",  # the exercises run too
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
-    finally:
-        os.environ.pop(ENV, None)
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        skip_cells_with_tag="dlcourse-never-skip",  # the exercises run too
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute(env=env)
     failures = []
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -149,6 +150,12 @@ def main(argv=None) -> int:
         help="how many other seeds (offsets 1..N), default 5",
     )
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="notebooks run side by side (default: 2, or 1 on one core)",
+    )
     args = parser.parse_args(argv)
     solutions = repo / "solutions"
     known = sorted(
@@ -164,19 +171,28 @@ def main(argv=None) -> int:
             if unknown
             else "--n must be >= 1"
         )
-    report = []
-    for chapter in chapters:
-        for k in range(1, args.n + 1):
-            failures, seconds = _cells_failing(
-                solutions / chapter / f"{chapter}.ipynb", k, args.timeout
-            )
-            status = "ok" if not failures else f"{len(failures)} failing cell(s)"
+    import concurrent.futures
+    import threading
+
+    report, printing = [], threading.Lock()
+
+    def run(chapter, k):
+        failures, seconds = _cells_failing(
+            solutions / chapter / f"{chapter}.ipynb", k, args.timeout
+        )
+        status = "ok" if not failures else f"{len(failures)} failing cell(s)"
+        with printing:  # one run's lines together
             print(
                 f"seeds: {chapter} offset {k}: {status} ({seconds:.0f} s)", flush=True
             )
             for i, label, message in failures:
                 print(f"seeds:     cell {i} [{label}]: {message}", flush=True)
             report.append((chapter, k, failures))
+
+    runs = [(c, k) for c in chapters for k in range(1, args.n + 1)]
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for future in [pool.submit(run, c, k) for c, k in runs]:
+            future.result()
     print(f"\nsummary (offsets 1..{args.n}):")
     for chapter in chapters:
         bad = [(k, f) for c, k, f in report if c == chapter and f]
