@@ -122,7 +122,8 @@ def language_model(minutes):
     train_ids = torch.tensor(bench.encode(bench.train))
     test_ids = torch.tensor(bench.encode(bench.test))
     context = 48
-    names = ["rotate", "CausalSelfAttention", "Block", "GPT", "random_windows"]
+    names = ["rotate", "CausalSelfAttention", "SquaredReLU", "Block", "GPT"]
+    names += ["random_windows"]
     names += ["train_lm", "bits_per_char_of", "n_params", "STEPS", "BATCH", "CONTEXT"]
     ns = load(
         "07_attention", names, train_ids=train_ids, V=len(bench.vocab), CONTEXT=context
@@ -141,7 +142,7 @@ def language_model(minutes):
         seconds = time.perf_counter() - start
         bpc = ns["bits_per_char_of"](gpt, test_ids)
     return dict(
-        model=f"chapter 07's GPT (RoPE, Primer convolution), {ns['n_params'](gpt):,} parameters",
+        model=f"chapter 07's GPT (RoPE, Primer's convolution and squared ReLU), {ns['n_params'](gpt):,} parameters",
         chapter_steps=ns["STEPS"],
         steps=steps,
         train_seconds=seconds,
