@@ -85,3 +85,22 @@ def test_quick_bench_runs_and_writes_results(tmp_path):
     assert not check_results(results), check_results(results)
     assert [r["name"] for r in results["ratios"]] == list(ratios.BENCHMARKS)
     assert "from scratch vs PyTorch CPU" in done.stdout
+
+
+def test_the_page_tells_other_work_from_the_benchmarks_own():
+    sys.path.insert(0, str(nbtools.REPO / "book" / "_ext"))
+    from benchpage import busy_with_other_work
+
+    def run(before, between, after):
+        return dict(
+            machine=dict(cores=2, bench_threads=1),
+            load_before=[before],
+            load_between_sections=between,
+            load_after=[after],
+        )
+
+    # this run's own load: 1 process, 2 in the grading section (the third reading)
+    assert not busy_with_other_work(run(0.8, [0.9, 1.1, 1.5, 1.0, 1.0], 1.0))
+    assert busy_with_other_work(run(2.4, [0.9, 1.1, 1.5, 1.0, 1.0], 1.0))  # before
+    assert busy_with_other_work(run(0.8, [2.4, 1.1, 1.5, 1.0, 1.0], 1.0))  # ratios
+    assert busy_with_other_work(run(0.8, [0.9, 1.1, 1.5, 1.0, 1.0], 2.6))  # after
