@@ -1,6 +1,7 @@
 """The benchmarks (bench/run.py, `make bench`) cannot rot: the chapters' code they take by name
-still exists and still agrees with PyTorch, the driver's quick mode runs and writes the JSON
-the book's page reads, and the committed bench/results.json has that structure."""
+still exists and still agrees with PyTorch, the driver's quick mode runs (all of its
+sections) and writes the JSON the book's page reads, and the committed bench/results.json has
+that structure."""
 
 import json
 import math
@@ -70,21 +71,31 @@ def test_committed_results_have_the_structure_the_book_page_reads():
 
 @pytest.mark.slow
 def test_quick_bench_runs_and_writes_results(tmp_path):
-    """The driver end to end (the ratios section of quick mode: the other sections execute
-    whole notebooks and are exercised by the notebook and grading tests)."""
+    """`make bench QUICK=1` end to end, every quick section: the ratios, chapter 01's notebook
+    timed against its budget, and its grading by plain nbgrader and by `make grade`'s grader
+    with equal scores. About 2.7 minutes on a quiet 2-core machine."""
     out = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--sections", "ratios"]
-        + ["--out", str(out)],
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     results = json.loads(out.read_text())
     assert not check_results(results), check_results(results)
+    assert results["quick"] is True
     assert [r["name"] for r in results["ratios"]] == list(ratios.BENCHMARKS)
-    assert "from scratch vs PyTorch CPU" in done.stdout
+    import run as bench_run
+
+    notebook_rows = results["notebooks"]
+    assert [r["chapter"] for r in notebook_rows] == [bench_run.QUICK_CHAPTER]
+    assert notebook_rows[0]["errors"] == [], notebook_rows[0]["errors"]
+    assert notebook_rows[0]["wall_s"] > 0 and notebook_rows[0]["slowest_cells"]
+    grading = results["grading"]
+    assert grading["submissions"] == 2 and grading["grader"], grading
+    for heading in ("from scratch vs PyTorch CPU", "solution notebook", "all of them"):
+        assert heading in done.stdout, f"the printed table has no {heading!r}"
 
 
 def test_the_page_tells_other_work_from_the_benchmarks_own():
