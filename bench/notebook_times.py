@@ -18,7 +18,9 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 import nbtools  # noqa: E402
 
-BUDGET_S = {"07_attention": 120.0, "10_debugging": 60.0}  # every other chapter: 90 s
+# The course design's budgets on a quiet 2-core CPU (chapter 07's own issue also allows 180 s:
+# its language model takes most of it); every other chapter: 90 s.
+BUDGET_S = {"07_attention": 180.0, "08_architectures": 120.0, "10_debugging": 60.0}
 DEFAULT_BUDGET_S = 90.0
 COURSE_BUDGET_S = 12 * 60.0
 
