@@ -123,8 +123,9 @@ def language_model(minutes):
     test_ids = torch.tensor(bench.encode(bench.test))
     context = 48
     names = ["rotate", "CausalSelfAttention", "SquaredReLU", "Block", "GPT"]
-    names += ["random_windows"]
+    names += ["random_windows", "orthogonalize", "Muon", "make_optimizers"]
     names += ["train_lm", "bits_per_char_of", "n_params", "STEPS", "BATCH", "CONTEXT"]
+    names += ["GPT_LR", "GPT_MUON_LR"]
     ns = load(
         "07_attention", names, train_ids=train_ids, V=len(bench.vocab), CONTEXT=context
     )
@@ -132,17 +133,18 @@ def language_model(minutes):
         torch.manual_seed(0)
         probe = ns["GPT"](len(bench.vocab), rope=True)
         start = time.perf_counter()
-        ns["train_lm"](probe, steps=50)
+        rates = dict(lr=ns["GPT_LR"], muon_lr=ns["GPT_MUON_LR"])
+        ns["train_lm"](probe, steps=50, **rates)
         per_step = (time.perf_counter() - start) / 50
         steps = max(100, int(minutes * 60 / per_step))
         torch.manual_seed(0)
         gpt = ns["GPT"](len(bench.vocab), rope=True)
         start = time.perf_counter()
-        losses = ns["train_lm"](gpt, steps=steps)
+        losses = ns["train_lm"](gpt, steps=steps, **rates)
         seconds = time.perf_counter() - start
         bpc = ns["bits_per_char_of"](gpt, test_ids)
     return dict(
-        model=f"chapter 07's GPT (RoPE, Primer's convolution and squared ReLU), {ns['n_params'](gpt):,} parameters",
+        model=f"chapter 07's GPT (RoPE, QK-norm, Primer's convolution and squared ReLU; Muon), {ns['n_params'](gpt):,} parameters",
         chapter_steps=ns["STEPS"],
         steps=steps,
         train_seconds=seconds,

@@ -24,10 +24,11 @@ HIDDEN_BLOCK = re.compile(
 # A chapter's whole run may use at most this many CPU seconds (one thread): `make test` must stay within
 # 30 minutes on 2 cores with ten chapters, and a chapter costs about one run plus its exercises.
 CHAPTER_CPU_BUDGET_S = 150
-# Chapter 07 trains two language models for its central comparison (issue 15 allows it 180 s on
-# 2 cores; six seeds measured 131-145 CPU s on a busy machine, 1.15x that); its whole run must fit this.
+# Chapter 07 trains three language models for its central comparison (a GPT, an LSTM, and the LSTM
+# with AdamW alone; issue 15 allows it 180 s on 2 cores). Six seeds measured 126-129 CPU s, two
+# kernels side by side, and the suite 138 CPU s alone; 175 leaves 1.25x for a busy machine.
 # Chapter 10 closes the course with small models only; issue 18 caps it at 60 s.
-CHAPTER_CPU_BUDGET_OVERRIDES_S = {"07_attention": 167, "10_debugging": 60}
+CHAPTER_CPU_BUDGET_OVERRIDES_S = {"07_attention": 175, "10_debugging": 60}
 
 
 # Kernels that tests run side by side (whole notebooks: conftest's chapter_runs.prefetch; exercise
