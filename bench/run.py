@@ -122,7 +122,8 @@ def language_model(minutes):
     train_ids = torch.tensor(bench.encode(bench.train))
     test_ids = torch.tensor(bench.encode(bench.test))
     context = 48
-    names = ["rotate", "CausalSelfAttention", "SquaredReLU", "Block", "GPT"]
+    names = ["rotate", "CausalConv", "CausalSelfAttention", "SquaredReLU", "Block"]
+    names += ["GPT"]
     names += ["random_windows", "orthogonalize", "Muon", "make_optimizers"]
     names += ["train_lm", "bits_per_char_of", "n_params", "STEPS", "BATCH", "CONTEXT"]
     names += ["GPT_LR", "GPT_MUON_LR"]
@@ -144,7 +145,7 @@ def language_model(minutes):
         seconds = time.perf_counter() - start
         bpc = ns["bits_per_char_of"](gpt, test_ids)
     return dict(
-        model=f"chapter 07's GPT (RoPE, QK-norm, Primer's convolution and squared ReLU; Muon), {ns['n_params'](gpt):,} parameters",
+        model=f"chapter 07's GPT (RoPE, QK-norm, causal convolutions on its input and on q, k, v, squared ReLU; Muon), {ns['n_params'](gpt):,} parameters",
         chapter_steps=ns["STEPS"],
         steps=steps,
         train_seconds=seconds,

@@ -41,18 +41,32 @@ class CharBenchmark:
 
     def encode(self, text: str) -> np.ndarray:
         """Character indices into ``vocab`` (int64); a character outside it is an error."""
-        index = {c: i for i, c in enumerate(self.vocab)}
-        try:
-            return np.fromiter(
-                (index[c] for c in text), dtype=np.int64, count=len(text)
-            )
-        except KeyError as exc:
-            raise ValueError(
-                f"character {exc.args[0]!r} is not in the benchmark's vocabulary"
-            ) from None
+        ids = _encode(text, self.vocab)
+        if isinstance(ids, str):
+            raise ValueError(f"character {ids!r} is not in the benchmark's vocabulary")
+        return ids
 
     def decode(self, ids) -> str:
         return "".join(self.vocab[int(i)] for i in np.asarray(ids).ravel())
+
+
+def _encode(text: str, vocab: str):
+    """The indices of ``text``'s characters in ``vocab`` (int64), or the first character
+    that is not in ``vocab``. Vectorised through a table indexed by code point: a Python
+    loop over the 12 million characters of the training text takes about a second."""
+
+    def code_points(s):
+        return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    vocab_codes = code_points(vocab)
+    table = np.full(int(vocab_codes.max(initial=0)) + 2, -1, dtype=np.int64)
+    table[vocab_codes] = np.arange(len(vocab))
+    # every code point above the vocabulary's largest maps to the last entry, -1
+    ids = table[np.minimum(code_points(text), len(table) - 1)]
+    missing = ids < 0
+    if missing.any():
+        return text[int(np.argmax(missing))]
+    return ids
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,13 +144,11 @@ def ngram_bits_per_char(
         raise ValueError(
             f"train needs at least {order} characters and test at least one"
         )
-    index = {c: i for i, c in enumerate(vocab)}
-    missing = sorted(set(train + test) - set(index))
+    tr, te = _encode(train, vocab), _encode(test, vocab)
+    missing = sorted({x for x in (tr, te) if isinstance(x, str)})
     if missing:
         raise ValueError(f"characters {missing[:5]} are not in the vocabulary")
     V = len(vocab)
-    tr = np.fromiter((index[c] for c in train), dtype=np.int64, count=len(train))
-    te = np.fromiter((index[c] for c in test), dtype=np.int64, count=len(test))
     prob = np.full(len(te), 1.0 / V)  # order 0: uniform
     for n in range(1, order + 1):
         # n-gram ids in base V (V**7 < 2**62 for V < 450): history = id // V, next character = id % V
