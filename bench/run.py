@@ -123,8 +123,7 @@ def language_model(minutes):
     test_ids = torch.tensor(bench.encode(bench.test))
     context = 48
     names = ["rotate", "CausalConv", "CausalSelfAttention", "SquaredReLU", "Block"]
-    names += ["GPT"]
-    names += ["random_windows", "orthogonalize", "Muon", "make_optimizers"]
+    names += ["GPT", "random_windows", "orthogonalize", "Muon", "make_optimizers"]
     names += ["train_lm", "bits_per_char_of", "n_params", "STEPS", "BATCH", "CONTEXT"]
     names += ["GPT_LR", "GPT_MUON_LR"]
     ns = load(
